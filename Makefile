@@ -1,0 +1,39 @@
+# Every target installs what it needs first: on a fresh clone `make generate` and
+# `make test` are the whole set-up.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install generate test bench snapshot clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@command -v psql >/dev/null 2>&1 || { \
+	  echo "psql not found: installing postgresql-client"; \
+	  apt-get update -qq && apt-get install -y -qq postgresql-client; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+## generate: render migrations/ from the bundled snapshot (or a live Odoo when ODOO_BASE_URL / ODOO_DSN is set)
+generate: install
+	$(BIN)/fbs-schema generate
+
+## test: the whole test suite against a real PostgreSQL (DATABASE_URL / PG* variables, default 127.0.0.1:5432)
+test: install
+	$(BIN)/pytest -q
+
+## bench: benchmarks (not timed tests); writes bench/results.md and bench/results.json
+bench: install
+	$(BIN)/python -m bench
+
+## snapshot: re-capture the bundled snapshot from the reference metadata in ../shared (maintainers only)
+snapshot: install
+	$(BIN)/python -m tests.support.make_fixtures ../shared/reference/odoo-17.0
+	$(BIN)/python -m tests.support.make_bundled_snapshot
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,62 @@
+"""Capture source: an Odoo PostgreSQL database, read directly (``--odoo-dsn``).
+
+Reads the same ir_model* records that the XML-RPC source asks Odoo for (queries in
+``generator/capture/sql/``), computing ``modules`` from ir_model_data exactly as Odoo does
+(installed modules that own an external id of the record), so both sources yield the same
+``OdooMetadata``. The connection is read-only.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import psycopg
+from psycopg.rows import dict_row
+
+from generator.capture.records import OdooMetadata, build_metadata
+from generator.errors import CaptureError
+
+TABLES = (
+    ("ir.model", "ir_model"),
+    ("ir.model.fields", "ir_model_fields"),
+    ("ir.model.fields.selection", "ir_model_fields_selection"),
+    ("ir.model.constraint", "ir_model_constraint"),
+    ("ir.module.module", "ir_module_module"),
+)
+
+
+def _query(name: str) -> str:
+    return resources.files("generator.capture").joinpath(f"sql/{name}.sql").read_text("utf-8")
+
+
+def redact(dsn: str) -> str:
+    """A DSN safe to print: the password is never shown."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        return "<unparsable DSN>"
+    info.pop("password", None)
+    return " ".join(f"{k}={v}" for k, v in sorted(info.items()) if v is not None) or "<default connection>"
+
+
+def fetch(dsn: str, *, lang: str = "en_US") -> OdooMetadata:
+    try:
+        conn = psycopg.connect(dsn, row_factory=dict_row, connect_timeout=15)
+    except psycopg.Error as exc:
+        raise CaptureError(f"cannot connect to the Odoo database ({redact(dsn)}): {str(exc).strip()}") from None
+    rows: dict[str, list[dict]] = {}
+    with conn:
+        conn.read_only = True
+        for model, table in TABLES:
+            try:
+                with conn.cursor() as cur:
+                    cur.execute(_query(table), {"lang": lang})
+                    rows[model] = cur.fetchall()
+            except psycopg.errors.UndefinedTable:
+                raise CaptureError(
+                    f"the database ({redact(dsn)}) has no table {table}: is it an Odoo database?"
+                ) from None
+            except psycopg.Error as exc:
+                raise CaptureError(f"reading {table} from the Odoo database failed: {str(exc).strip()}") from None
+    module_names = {r["id"]: r["name"] for r in rows["ir.module.module"]}
+    return build_metadata(rows, module_names=module_names)

@@ -1,0 +1,30 @@
+-- ir.model.fields rows, as XML-RPC search_read returns them (modules computed like Odoo's _in_modules)
+WITH field_modules AS (
+    SELECT
+        d.res_id,
+        string_agg(DISTINCT d.module, ', ' ORDER BY d.module) AS modules
+    FROM ir_model_data AS d
+    INNER JOIN ir_module_module AS mm ON mm.name = d.module AND mm.state = 'installed'
+    WHERE d.model = 'ir.model.fields'
+    GROUP BY d.res_id
+)
+SELECT
+    f.id,
+    f.model,
+    f.name,
+    f.ttype,
+    coalesce(f.field_description ->> %(lang)s, f.field_description ->> 'en_US') AS field_description,
+    coalesce(f.store, false) AS store,
+    coalesce(f.required, false) AS required,
+    coalesce(f.index, false) AS index,
+    coalesce(f.translate, false) AS translate,
+    coalesce(f.size, 0) AS size,
+    f.relation,
+    f.on_delete,
+    f.relation_table,
+    f.column1,
+    f.column2,
+    coalesce(fm.modules, '') AS modules
+FROM ir_model_fields AS f
+LEFT JOIN field_modules AS fm ON fm.res_id = f.id
+ORDER BY f.id

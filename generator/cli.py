@@ -1,0 +1,118 @@
+"""The command line: parse options, call one ``generator.api`` function, print, map errors to
+exit codes. No logic of its own."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from generator import api
+from generator.capture import scope as scoping
+from generator.capture.xmlrpc import XmlRpcConfig
+from generator.errors import FbsError
+
+
+class StderrProgress:
+    def __init__(self, quiet: bool = False):
+        self.quiet = quiet
+
+    def step(self, message: str) -> None:
+        if not self.quiet:
+            click.echo(f"fbs-schema: {message}", err=True)
+
+
+def _run(fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except FbsError as exc:
+        click.echo(f"fbs-schema: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+
+
+def _modules(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(m.strip() for m in value.split(",") if m.strip())
+
+
+source_options = [
+    click.option("--odoo-url", envvar="ODOO_BASE_URL", show_envvar=True,
+                 help="Base URL of a live Odoo, read over XML-RPC (e.g. https://odoo.example.com)."),
+    click.option("--odoo-db", envvar="ODOO_DATABASE", show_envvar=True, help="Odoo database name (XML-RPC)."),
+    click.option("--odoo-user", envvar="ODOO_USER", show_envvar=True,
+                 help="Odoo login (XML-RPC). The password or API key is read only from ODOO_PASSWORD."),
+    click.option("--odoo-dsn", envvar="ODOO_DSN", show_envvar=True,
+                 help="PostgreSQL DSN of an Odoo database; its ir_model* tables are read directly."),
+    click.option("--from-snapshot", "from_snapshot", type=click.Path(dir_okay=False),
+                 help="Re-filter a saved snapshot file instead of reading Odoo."),
+    click.option("--modules", help="Comma-separated module names to capture (default: every installed module)."),
+    click.option("--preset", type=click.Choice(sorted(scoping.PRESETS)),
+                 help="A named module selection: " + "; ".join(f"{k} = {', '.join(v)}" for k, v in sorted(scoping.PRESETS.items()))),
+    click.option("--with-references", is_flag=True,
+                 help="Pull in the models that the selected models' many2one/many2many fields point at."),
+    click.option("--reference-depth", type=click.IntRange(min=0), default=1, show_default=True,
+                 help="With --with-references: how many hops to follow (0 = until nothing new)."),
+]
+
+
+def with_source_options(fn):
+    for option in reversed(source_options):
+        fn = option(fn)
+    return fn
+
+
+def build_source(odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapshot) -> api.Source:
+    if from_snapshot:
+        return api.Source(snapshot_path=from_snapshot)
+    if odoo_dsn:
+        return api.Source(dsn=odoo_dsn)
+    if odoo_url:
+        return api.Source(xmlrpc=XmlRpcConfig(url=odoo_url, database=odoo_db or "", user=odoo_user or "",
+                                              password=os.environ.get("ODOO_PASSWORD", "")))
+    return api.Source()
+
+
+def build_scope(modules, preset, with_references, reference_depth) -> scoping.Scope:
+    return scoping.Scope(modules=_modules(modules), preset=preset, with_references=with_references,
+                         reference_depth=reference_depth)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="fbs-schema")
+def cli() -> None:
+    """Turn Odoo model metadata into versioned, tenant-scoped PostgreSQL migrations.
+
+    Pipeline: capture -> snapshot -> diff -> render -> migrations/ -> runner.
+    """
+
+
+@cli.command()
+@with_source_options
+@click.option("-o", "--output", default="-", show_default=True,
+              help="Where to write the snapshot JSON ('-' = standard output). Written atomically.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress messages on standard error.")
+def capture(odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapshot, modules, preset, with_references,
+            reference_depth, output, quiet):
+    """Capture Odoo model metadata into a deterministic snapshot file.
+
+    Exactly one source: a live Odoo over XML-RPC (--odoo-url, --odoo-db, --odoo-user, password from
+    ODOO_PASSWORD), an Odoo database (--odoo-dsn), or a saved snapshot (--from-snapshot).
+    """
+    source = build_source(odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapshot)
+    scope = build_scope(modules, preset, with_references, reference_depth)
+    progress = StderrProgress(quiet)
+    result = _run(api.capture, source, scope, output=None if output == "-" else output, progress=progress)
+    if output == "-":
+        click.echo(result.text, nl=False)
+    else:
+        progress.step(f"wrote {output} (sha256 {result.sha256[:12]})")
+
+
+def main() -> None:
+    cli(prog_name="fbs-schema")
+
+
+if __name__ == "__main__":
+    main()
