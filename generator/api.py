@@ -3,14 +3,21 @@ as ``generator.errors.FbsError`` subclasses, progress reported through ``Progres
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol
 
+from generator import diff as diff_mod
+from generator import ops, render, rules, tenant
 from generator import snapshot as snapshots
 from generator.capture import catalog, database, scope as scoping, xmlrpc
-from generator.errors import UsageError
+from generator.errors import DestructiveChange, SnapshotError, UsageError
 from generator.model import Snapshot
+from generator.render import MigrationFile, SnapshotInfo
+from generator.tables import ExternalReference
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_SNAPSHOT = PROJECT_ROOT / "snapshots" / "odoo-17.0-sales-inventory.json"
@@ -78,3 +85,137 @@ def capture(source: Source, scope: scoping.Scope, *, output: str | None = None,
     if output:
         snapshots.write_atomic(output, text)
     return CaptureResult(snap, text, snapshots.sha256(text))
+
+
+# ---------------------------------------------------------------------------------------------
+# generate
+
+KEPT_SNAPSHOT = "fbs-snapshot.json"
+KEPT_RULES = "fbs-rules.toml"
+_VERSIONED = re.compile(r"^(\d+)_(.+?)(\.up\.sql|\.down\.sql|\.sql)$")
+_HEADER_SHA = re.compile(r"^-- Snapshot: sha256:([0-9a-f]{64})", re.M)
+
+
+@dataclass(frozen=True)
+class GenerateOptions:
+    migrations_dir: Path = Path("migrations")
+    rules_path: str | None = None
+    timestamp: datetime | None = None
+    allow_destructive: bool = False
+    dry_run: bool = False
+    check: bool = False
+
+
+@dataclass(frozen=True)
+class GenerateResult:
+    status: str  # "no changes" | "written" | "planned" | "out of date"
+    files: tuple[MigrationFile, ...]
+    operations: tuple[ops.Op, ...]
+    notes: tuple[str, ...]
+    external: tuple[ExternalReference, ...]
+    snapshot_sha: str
+
+
+def existing_migrations(folder: Path) -> list[tuple[int, Path]]:
+    out = []
+    if folder.is_dir():
+        for p in folder.iterdir():
+            m = _VERSIONED.match(p.name)
+            if m:
+                out.append((int(m.group(1)), p))
+    return sorted(out)
+
+
+def _previous_state(folder: Path, new: Snapshot) -> tuple[Snapshot, rules.Rules]:
+    kept = folder / KEPT_SNAPSHOT
+    files = [p for _, p in existing_migrations(folder) if not p.name.endswith(".down.sql")]
+    if not kept.exists():
+        if files:
+            raise SnapshotError(
+                f"{folder} holds migrations but no {KEPT_SNAPSHOT}, so the next migration cannot be computed; "
+                "restore it from version control"
+            )
+        return Snapshot.empty(new.odoo_version), rules.Rules()
+    text = kept.read_text("utf-8")
+    previous = snapshots.loads(text, path=str(kept))
+    if files:
+        header = _HEADER_SHA.search(files[-1].read_text("utf-8"))
+        if header and header.group(1) != snapshots.sha256(text):
+            raise SnapshotError(
+                f"{kept} (sha256 {snapshots.sha256(text)[:12]}) is not the snapshot that the newest migration "
+                f"{files[-1].name} was generated from (sha256 {header.group(1)[:12]}); was it edited? "
+                "Restore it from version control"
+            )
+    if previous.odoo_version != new.odoo_version and previous.models:
+        raise SnapshotError(
+            f"the new snapshot is of Odoo {new.odoo_version} but {kept} is of Odoo {previous.odoo_version}; "
+            "migrating between Odoo versions is not supported: start a new migrations folder"
+        )
+    kept_rules = folder / KEPT_RULES
+    return previous, (rules.load(kept_rules) if kept_rules.exists() else rules.Rules())
+
+
+def load_new_snapshot(source: Source | None, scope: scoping.Scope, snapshot_path: str | None,
+                      progress: Progress) -> Snapshot:
+    if source is not None and any((source.xmlrpc, source.dsn, source.snapshot_path)):
+        return capture(source, scope, progress=progress).snapshot
+    path = snapshot_path or str(BUNDLED_SNAPSHOT)
+    progress.step(f"using snapshot {path}")
+    return snapshots.load(path)
+
+
+def generate(new: Snapshot, options: GenerateOptions = GenerateOptions(), progress: Progress = Silent()) -> GenerateResult:
+    folder = options.migrations_dir
+    text = snapshots.dumps(new)
+    sha = snapshots.sha256(text)
+    previous, previous_rules = _previous_state(folder, new)
+    current_rules = rules.load(options.rules_path)
+    progress.step("computing the schema and its changes")
+    old_schema = tenant.build(previous, previous_rules)
+    new_schema = tenant.build(new, current_rules)
+    operations = diff_mod.diff_schemas(old_schema, new_schema)
+    notes = new_schema.notes
+    if not operations:
+        return GenerateResult("no changes", (), (), notes, (), sha)
+    if options.check:
+        return GenerateResult("out of date", (), tuple(operations), notes, (), sha)
+    destructive = [op for op in operations if op.destructive]
+    if destructive and not options.allow_destructive:
+        listing = "\n".join(f"  - {op.describe()}" for op in destructive)
+        raise DestructiveChange(
+            f"the change is destructive and was refused; nothing was written:\n{listing}\n"
+            "Give --allow-destructive to emit it anyway (under a loud header), or add rename hints if these are renames."
+        )
+    info = SnapshotInfo(sha, new.odoo_version, new.modules)
+    start = options.timestamp or _now()
+    existing = existing_migrations(folder)
+    after = existing[-1][0] if existing else None
+    if previous.models:
+        groups = [("schema update", operations)]
+    else:
+        groups = render.group_initial(operations, new_schema)
+    stamps = render.versions(start, len(groups), after)
+    files = tuple(
+        render.render_file(group, description=description, version=version, snapshot=info,
+                           external=render.external_of(group, new_schema))
+        for (description, group), version in zip(groups, stamps)
+    )
+    external = render.external_of(operations, new_schema)
+    if options.dry_run:
+        return GenerateResult("planned", files, tuple(operations), notes, external, sha)
+    progress.step(f"writing {len(files)} migration file(s) to {folder}")
+    writes = [(folder / f.filename, f.text) for f in files] + [(folder / KEPT_SNAPSHOT, text)]
+    if current_rules.source:
+        writes.append((folder / KEPT_RULES, Path(current_rules.source).read_text("utf-8")))
+    elif (folder / KEPT_RULES).exists():
+        (folder / KEPT_RULES).unlink()
+    for path, content in writes:
+        snapshots.write_atomic(path, content)
+    return GenerateResult("written", files, tuple(operations), notes, external, sha)
+
+
+def _now() -> datetime:
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        return datetime.fromtimestamp(int(epoch), tz=timezone.utc).replace(tzinfo=None)
+    return datetime.now(timezone.utc).replace(tzinfo=None)

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import datetime
+from pathlib import Path
 
 import click
 
 from generator import api
 from generator.capture import scope as scoping
 from generator.capture.xmlrpc import XmlRpcConfig
-from generator.errors import FbsError
+from generator.errors import FbsError, UsageError
 
 
 class StderrProgress:
@@ -108,6 +110,64 @@ def capture(odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapshot, modules, pres
         click.echo(result.text, nl=False)
     else:
         progress.step(f"wrote {output} (sha256 {result.sha256[:12]})")
+
+
+@cli.command()
+@click.option("--snapshot", "snapshot_path", type=click.Path(dir_okay=False),
+              help="Snapshot to generate from (default: the bundled Odoo 17.0 sales-inventory snapshot, "
+                   "unless a capture source below is given).")
+@with_source_options
+@click.option("--migrations", "migrations_dir", default="migrations", show_default=True,
+              type=click.Path(file_okay=False), help="Folder of migrations; it also keeps the snapshot they came from.")
+@click.option("--rules", "rules_path", type=click.Path(dir_okay=False),
+              help="Per-project rules file with extra indexes and CHECKs (default: ./fbs-schema.toml if present).")
+@click.option("--timestamp", help="Version of the first new file, YYYYMMDDHHMMSS (default: now, UTC; "
+                                  "or SOURCE_DATE_EPOCH). Later files count up one second each.")
+@click.option("--allow-destructive", is_flag=True,
+              help="Emit operations that lose data (drop table/column, narrowing type, removed selection values).")
+@click.option("--dry-run", is_flag=True, help="Show what would be written; write nothing.")
+@click.option("--check", is_flag=True, help="Exit 1 when migrations/ is not up to date with the snapshot (for CI).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress messages on standard error.")
+def generate(snapshot_path, odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapshot, modules, preset, with_references,
+             reference_depth, migrations_dir, rules_path, timestamp, allow_destructive, dry_run, check, quiet):
+    """Render the snapshot into versioned, tenant-scoped SQL migrations in migrations/.
+
+    Diffs the snapshot against the one kept in migrations/ (fbs-snapshot.json) and writes only what
+    changed: the whole schema the first time (one file per Odoo module, then the foreign keys), one
+    migration after that. An unchanged snapshot writes nothing.
+    """
+    progress = StderrProgress(quiet)
+    source = build_source(odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapshot)
+    scope = build_scope(modules, preset, with_references, reference_depth)
+    stamp = None
+    if timestamp:
+        try:
+            stamp = datetime.strptime(timestamp, "%Y%m%d%H%M%S")
+        except ValueError:
+            _run(_raise, UsageError(f"--timestamp {timestamp!r} is not YYYYMMDDHHMMSS"))
+    new = _run(api.load_new_snapshot, source, scope, snapshot_path, progress)
+    options = api.GenerateOptions(Path(migrations_dir), rules_path, stamp, allow_destructive, dry_run, check)
+    result = _run(api.generate, new, options, progress)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    if result.status == "no changes":
+        click.echo(f"no changes: {migrations_dir} is up to date with the snapshot (sha256 {result.snapshot_sha[:12]})")
+        return
+    if result.status == "out of date":
+        click.echo(f"{migrations_dir} is NOT up to date with the snapshot: {len(result.operations)} operation(s) pending")
+        for op in result.operations[:20]:
+            click.echo(f"  {op.describe()}")
+        sys.exit(1)
+    for ref in result.external:
+        click.echo(f"external reference (plain uuid, no foreign key): {ref.table}.{ref.column} -> {ref.model}")
+    verb = "would write" if result.status == "planned" else "wrote"
+    for f in result.files:
+        click.echo(f"{verb} {Path(migrations_dir) / f.filename}")
+    click.echo(f"{len(result.operations)} operations, {len(result.files)} file(s), snapshot sha256 {result.snapshot_sha[:12]}")
+
+
+def _raise(exc: Exception):
+    raise exc
 
 
 def main() -> None:

@@ -41,3 +41,9 @@ class RenderError(FbsError):
     """A snapshot cannot be turned into SQL (e.g. an identifier PostgreSQL cannot hold)."""
 
     exit_code = 5
+
+
+class DestructiveChange(FbsError):
+    """The change would lose data and --allow-destructive was not given."""
+
+    exit_code = 6

@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import fastjsonschema
 import jsonschema
 
 from generator.errors import SnapshotError
@@ -24,9 +25,15 @@ from generator.model import FORMAT, Constraint, Field, Model, SelectionValue, Sn
 
 
 @lru_cache(maxsize=None)
-def _validator() -> jsonschema.Draft202012Validator:
+def _schema() -> dict[str, Any]:
     text = resources.files("generator").joinpath(f"schema/snapshot-{FORMAT}.schema.json").read_text("utf-8")
-    return jsonschema.Draft202012Validator(json.loads(text))
+    return json.loads(text)
+
+
+@lru_cache(maxsize=None)
+def _fast_check():
+    """Compiled validator (fast path); jsonschema runs only to explain a failure with its JSON path."""
+    return fastjsonschema.compile(_schema())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -160,7 +167,12 @@ def validate(data: Any, *, path: str | None = None) -> None:
             path=path,
             where="$.format",
         )
-    errors = sorted(_validator().iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    try:
+        _fast_check()(data)
+        errors = []
+    except fastjsonschema.JsonSchemaException:
+        validator = jsonschema.Draft7Validator(_schema())
+        errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
         err = errors[0]
         where = _json_path(err.absolute_path)

@@ -1,0 +1,104 @@
+"""Identifiers and literals: the one place where names and text from Odoo metadata become SQL.
+
+- ``ident`` quotes an identifier when it needs it (always safe: embedded quotes are doubled) and
+  refuses one that PostgreSQL would truncate (> 63 bytes) or cannot hold (NUL).
+- ``literal`` quotes a string constant (standard_conforming_strings: backslashes are literal).
+- ``shorten`` fits a name within 63 bytes deterministically and collision-free: names that fit
+  are kept; longer ones keep a prefix (cut on a character boundary) and end in ``_`` plus 10 hex
+  digits of the SHA-256 of the whole name, so two different long names never share a short one
+  (up to a 2^-40 hash collision, which ``Namespace`` still reports instead of emitting).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from generator.errors import RenderError
+
+MAX_IDENTIFIER_BYTES = 63
+HASH_HEX = 10
+
+# PostgreSQL 15 keywords that are not "unreserved" (pg_get_keywords() where catcode <> 'U'):
+# such a word must be quoted to be used as a column or table name.
+RESERVED = frozenset(
+    """
+    all analyse analyze and any array as asc asymmetric authorization between bigint binary bit 
+    boolean both case cast char character check coalesce collate collation column concurrently 
+    constraint create cross current_catalog current_date current_role current_schema 
+    current_time current_timestamp current_user dec decimal default deferrable desc distinct do 
+    else end except exists extract false fetch float for foreign freeze from full grant 
+    greatest group grouping having ilike in initially inner inout int integer intersect 
+    interval into is isnull join lateral leading least left like limit localtime localtimestamp 
+    national natural nchar none normalize not notnull null nullif numeric offset on only or 
+    order out outer overlaps overlay placing position precision primary real references 
+    returning right row select session_user setof similar smallint some substring symmetric 
+    table tablesample then time timestamp to trailing treat trim true union unique user using 
+    values varchar variadic verbose when where window with xmlattributes xmlconcat xmlelement 
+    xmlexists xmlforest xmlnamespaces xmlparse xmlpi xmlroot xmlserialize xmltable
+    """.split()
+)
+_PLAIN = re.compile(r"[a-z_][a-z0-9_]*\Z")
+
+
+def shorten(name: str, limit: int = MAX_IDENTIFIER_BYTES) -> str:
+    if "\x00" in name:
+        raise RenderError(f"name {name!r} contains a NUL character, which PostgreSQL cannot hold")
+    raw = name.encode("utf-8")
+    if len(raw) <= limit:
+        return name
+    digest = hashlib.sha256(raw).hexdigest()[:HASH_HEX]
+    budget = limit - len(digest) - 1
+    prefix = raw[:budget].decode("utf-8", errors="ignore")  # never split a character
+    return f"{prefix}_{digest}"
+
+
+def ident(name: str) -> str:
+    """Quote an identifier for SQL. Every identifier in generated SQL goes through here."""
+    if not isinstance(name, str) or not name:
+        raise RenderError(f"empty or non-text identifier: {name!r}")
+    if "\x00" in name:
+        raise RenderError(f"identifier {name!r} contains a NUL character")
+    if len(name.encode("utf-8")) > MAX_IDENTIFIER_BYTES:
+        raise RenderError(
+            f"identifier {name!r} is {len(name.encode('utf-8'))} bytes; PostgreSQL would truncate it to "
+            f"{MAX_IDENTIFIER_BYTES} (it should have been shortened)"
+        )
+    if _PLAIN.match(name) and name not in RESERVED:
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(value: object) -> str:
+    """Quote a constant. Every literal in generated SQL goes through here."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    text = str(value)
+    if "\x00" in text:
+        raise RenderError(f"text {text!r} contains a NUL character, which PostgreSQL cannot hold")
+    return "'" + text.replace("'", "''") + "'"
+
+
+class Namespace:
+    """Names within one PostgreSQL namespace (tables+indexes+constraints of a schema share one for
+    relations; constraint names must be unique per table). Reports a clash instead of emitting it."""
+
+    def __init__(self, what: str):
+        self.what = what
+        self._owners: dict[str, str] = {}
+
+    def claim(self, name: str, owner: str) -> str:
+        short = shorten(name)
+        other = self._owners.setdefault(short, owner)
+        if other != owner:
+            raise RenderError(f"{self.what} name {short!r} is wanted by both {other} and {owner}")
+        return short
+
+
+def comment(text: object) -> str:
+    """Text safe inside a ``--`` SQL comment: no line breaks or other control characters."""
+    return "".join(ch if ch.isprintable() else " " for ch in str(text))

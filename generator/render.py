@@ -1,0 +1,117 @@
+"""Render operations into migration files through the Jinja templates in ``templates/``.
+
+One template per operation kind (``templates/ops/<kind>.sql.j2``) and one for the file
+(``templates/migration.sql.j2``). Identifiers only through the ``ident`` filter, constants only
+through ``literal``, comment text through ``comment``. Output is deterministic: UTF-8, LF, one
+trailing newline. Files follow sqlx's layout ``<VERSION>_<description>.sql`` (``.up.sql`` /
+``.down.sql`` for reversible pairs).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+
+from generator import naming, ops
+from generator.errors import RenderError
+from generator.tables import ExternalReference, Schema
+
+TEMPLATES = Path(os.environ.get("FBS_TEMPLATES", Path(__file__).resolve().parent.parent / "templates"))
+VERSION_FORMAT = "%Y%m%d%H%M%S"
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    sha256: str
+    odoo_version: str
+    modules: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MigrationFile:
+    version: int
+    description: str
+    text: str
+    suffix: str = ".sql"  # or ".up.sql" / ".down.sql"
+
+    @property
+    def filename(self) -> str:
+        return f"{self.version}_{self.description.replace(' ', '_')}{self.suffix}"
+
+
+@lru_cache(maxsize=None)
+def environment() -> jinja2.Environment:
+    if not (TEMPLATES / "migration.sql.j2").exists():
+        raise RenderError(f"templates not found in {TEMPLATES} (set FBS_TEMPLATES to the project's templates/ folder)")
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters["ident"] = naming.ident
+    env.filters["literal"] = naming.literal
+    env.filters["comment"] = naming.comment
+    return env
+
+
+def statement(op: ops.Op) -> str:
+    text = environment().get_template(f"ops/{op.kind}.sql.j2").render(op=op)
+    return re.sub(r"\n{3,}", "\n\n", text).strip("\n")
+
+
+def render_file(operations: list[ops.Op], *, description: str, version: int, snapshot: SnapshotInfo,
+                external: tuple[ExternalReference, ...] = (), suffix: str = ".sql") -> MigrationFile:
+    text = environment().get_template("migration.sql.j2").render(
+        description=description,
+        snapshot_sha=snapshot.sha256,
+        odoo_version=snapshot.odoo_version,
+        modules=snapshot.modules,
+        destructive=[op for op in operations if op.destructive],
+        external=external,
+        statements=[statement(op) for op in operations],
+        no_transaction=False,
+    )
+    return MigrationFile(version, description, text.rstrip("\n") + "\n", suffix)
+
+
+def versions(start: datetime, count: int, after: int | None = None) -> list[int]:
+    """``count`` consecutive sqlx versions (YYYYMMDDHHMMSS, one second apart), all above ``after``."""
+    first = start
+    if after is not None and int(first.strftime(VERSION_FORMAT)) <= after:
+        first = datetime.strptime(str(after), VERSION_FORMAT) + timedelta(seconds=1)
+    return [int((first + timedelta(seconds=i)).strftime(VERSION_FORMAT)) for i in range(count)]
+
+
+def group_initial(operations: list[ops.Op], schema: Schema) -> list[tuple[str, list[ops.Op]]]:
+    """Split an initial schema into files: extensions, one file per Odoo module (its tables,
+    indexes and policies), then every foreign key, so each names tables that already exist."""
+    module_of = {t.name: t.module or "misc" for t in schema.tables}
+    extensions = [op for op in operations if isinstance(op, ops.CreateExtension)]
+    fks = [op for op in operations if op.phase == "add_fk"]
+    per_module: dict[str, list[ops.Op]] = {}
+    for op in operations:
+        if op in extensions or op.phase == "add_fk":
+            continue
+        per_module.setdefault(module_of.get(op.table_name, "misc"), []).append(op)
+    groups = [("extensions", extensions)] if extensions else []
+    groups += [(f"{module} tables", per_module[module]) for module in sorted(per_module)]
+    if fks:
+        groups.append(("foreign keys", fks))
+    return groups
+
+
+def external_of(operations: list[ops.Op], schema: Schema) -> tuple[ExternalReference, ...]:
+    created = {op.table.name for op in operations if isinstance(op, ops.CreateTable)}
+    added = {(op.table, op.column.name) for op in operations if isinstance(op, ops.AddColumn)}
+    return tuple(
+        ref for t in schema.tables for ref in t.external if t.name in created or (ref.table, ref.column) in added
+    )

@@ -1,0 +1,125 @@
+"""The optional per-project rules file (``fbs-schema.toml``): extra indexes and CHECKs, and the
+session setting that row-level security reads. Structured data only: no SQL is taken from it.
+
+    [tenant]
+    setting = "app.tenant_id"        # the session setting RLS compares tenant_id with
+
+    [[index]]                        # always led by tenant_id
+    model = "sale.order"
+    fields = ["date_order desc"]     # "<field>" or "<field> desc"
+    kind = "btree"                   # btree (default) | trigram (one field; GIN, needs pg_trgm)
+    where = { field = "state", in = ["sale", "done"] }   # optional; or { field = "x", not_null = true }
+
+    [[check]]
+    model = "sale.order.line"
+    field = "price_unit"
+    min = 0                          # and/or max = ...; or in = ["a", "b"]
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from generator.errors import UsageError
+
+DEFAULT_FILE = "fbs-schema.toml"
+DEFAULT_SETTING = "app.tenant_id"
+
+
+@dataclass(frozen=True)
+class IndexRule:
+    model: str
+    fields: tuple[tuple[str, bool], ...]  # (field, descending)
+    kind: str = "btree"
+    where_field: str | None = None
+    where_in: tuple[str, ...] | None = None
+    where_not_null: bool = False
+    where: str = ""  # "where" position in the file, for messages
+
+
+@dataclass(frozen=True)
+class CheckRule:
+    model: str
+    field: str
+    min: float | int | None = None
+    max: float | int | None = None
+    values: tuple[str, ...] | None = None
+    where: str = ""
+
+
+@dataclass(frozen=True)
+class Rules:
+    setting: str = DEFAULT_SETTING
+    indexes: tuple[IndexRule, ...] = ()
+    checks: tuple[CheckRule, ...] = ()
+    source: str = ""
+
+
+def _need(entry: dict[str, Any], key: str, kind: type, where: str) -> Any:
+    if key not in entry:
+        raise UsageError(f"{where}: missing key {key!r}")
+    value = entry[key]
+    if not isinstance(value, kind):
+        raise UsageError(f"{where}.{key}: expected {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def parse(data: dict[str, Any], source: str) -> Rules:
+    known = {"tenant", "index", "check"}
+    for key in data:
+        if key not in known:
+            raise UsageError(f"{source}: unknown section {key!r} (known: {', '.join(sorted(known))})")
+    setting = data.get("tenant", {}).get("setting", DEFAULT_SETTING)
+    if not isinstance(setting, str) or "." not in setting:
+        raise UsageError(f"{source}: tenant.setting must be a custom setting name like 'app.tenant_id'")
+    indexes = []
+    for i, entry in enumerate(data.get("index", [])):
+        where = f"{source}: index[{i}]"
+        model = _need(entry, "model", str, where)
+        fields = []
+        for spec in _need(entry, "fields", list, where):
+            parts = str(spec).split()
+            if len(parts) not in (1, 2) or (len(parts) == 2 and parts[1].lower() not in ("asc", "desc")):
+                raise UsageError(f"{where}.fields: {spec!r} is not '<field>' or '<field> desc'")
+            fields.append((parts[0], len(parts) == 2 and parts[1].lower() == "desc"))
+        kind = entry.get("kind", "btree")
+        if kind not in ("btree", "trigram"):
+            raise UsageError(f"{where}.kind: {kind!r} is not btree or trigram")
+        if kind == "trigram" and len(fields) != 1:
+            raise UsageError(f"{where}: a trigram index takes exactly one field")
+        cond = entry.get("where") or {}
+        where_in = cond.get("in")
+        indexes.append(
+            IndexRule(model, tuple(fields), kind, cond.get("field"),
+                      tuple(map(str, where_in)) if where_in is not None else None,
+                      bool(cond.get("not_null", False)), where)
+        )
+    checks = []
+    for i, entry in enumerate(data.get("check", [])):
+        where = f"{source}: check[{i}]"
+        values = entry.get("in")
+        rule = CheckRule(_need(entry, "model", str, where), _need(entry, "field", str, where), entry.get("min"),
+                         entry.get("max"), tuple(map(str, values)) if values is not None else None, where)
+        if rule.min is None and rule.max is None and rule.values is None:
+            raise UsageError(f"{where}: give min, max or in")
+        checks.append(rule)
+    return Rules(setting, tuple(indexes), tuple(checks), source)
+
+
+def load(path: str | Path | None) -> Rules:
+    """``path`` None: use ./fbs-schema.toml when it exists, else no rules."""
+    if path is None:
+        if not Path(DEFAULT_FILE).exists():
+            return Rules()
+        path = DEFAULT_FILE
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text("utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"rules file {p} not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{p}: not valid TOML: {exc}") from None
+    return parse(data, str(p))
