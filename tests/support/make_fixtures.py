@@ -45,5 +45,25 @@ def main(reference: str) -> None:
         print(f"{FIXTURES / name}: {len(trimmed)} records", file=sys.stderr)
 
 
+
+
+
+def odoo_columns(reference: Path) -> None:
+    """tables Odoo created -> {column: type}, from the reference pg_catalog.json (names and types only)."""
+    catalog = json.loads((reference / "pg_catalog.json").read_text("utf-8"))
+    out = {
+        t["table"]: {
+            "models": t["odoo_models"],
+            "columns": {c["name"]: c["data_type"] for c in t["columns"]},
+        }
+        for t in catalog["tables"]
+    }
+    text = json.dumps(out, sort_keys=True, indent=0, ensure_ascii=False) + "\n"
+    (FIXTURES / "odoo_columns.json").write_text(text, "utf-8")
+    print(f"{FIXTURES / 'odoo_columns.json'}: {len(out)} tables", file=sys.stderr)
+
+
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "../shared/reference/odoo-17.0")
+    ref = sys.argv[1] if len(sys.argv) > 1 else "../shared/reference/odoo-17.0"
+    main(ref)
+    odoo_columns(Path(ref))

@@ -52,3 +52,20 @@ def fresh_database(prefix: str = "fbs_test") -> Iterator[str]:
     finally:
         with psycopg.connect(server_dsn(), autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@contextmanager
+def template_copy(template: str, prefix: str = "fbs_test") -> Iterator[str]:
+    """A fresh database copied from ``template`` (fast), dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_dsn(), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template)))
+    try:
+        yield dsn_for(name)
+    finally:
+        with psycopg.connect(server_dsn(), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def dbname(dsn: str) -> str:
+    return psycopg.conninfo.conninfo_to_dict(dsn)["dbname"]

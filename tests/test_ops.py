@@ -1,0 +1,37 @@
+"""Operations and the diff, without a database."""
+
+from __future__ import annotations
+
+
+from generator import diff, ops, render
+from generator.model import Snapshot
+
+
+def test_every_operation_kind_has_a_template():
+    for cls in ops.ALL_KINDS:
+        assert (render.TEMPLATES / "ops" / f"{cls.kind}.sql.j2").exists(), cls.kind
+    assert {p.name for p in (render.TEMPLATES / "ops").iterdir()} == {f"{c.kind}.sql.j2" for c in ops.ALL_KINDS}
+
+
+def test_reverse_of_reverse_is_identity_for_every_operation(bundled):
+    up = diff.diff(Snapshot.empty(), bundled)
+    down = diff.reverse(up)
+    assert [op.reverse() for op in down[::-1]] == up
+    for op in up + down:
+        assert op.reverse().reverse() == op
+    assert {type(op) for op in up + down} >= {ops.CreateTable, ops.DropTable, ops.CreateIndex, ops.DropIndex,
+                                               ops.AddConstraint, ops.DropConstraint, ops.EnablePolicy,
+                                               ops.DisablePolicy}
+
+
+def test_diff_of_a_snapshot_with_itself_is_empty(bundled):
+    assert diff.diff(bundled, bundled) == []
+
+
+def test_initial_schema_orders_tables_before_foreign_keys(bundled):
+    up = diff.diff(Snapshot.empty(), bundled)
+    phases = [op.phase for op in up]
+    assert phases.index("add_fk") > max(i for i, p in enumerate(phases) if p == "create_table")
+    assert not any(op.destructive for op in up)
+
+
