@@ -150,3 +150,8 @@ def test_every_command_explains_its_options():
         assert proc.returncode == 0 and "Usage:" in proc.stdout
 
 
+
+
+def test_committed_migrations_are_up_to_date_with_the_bundled_snapshot(bundled):
+    result = api.generate(bundled, api.GenerateOptions(migrations_dir=api.PROJECT_ROOT / "migrations", check=True))
+    assert result.status == "no changes", [op.describe() for op in result.operations[:10]]

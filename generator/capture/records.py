@@ -71,6 +71,9 @@ FIELD_COLUMNS = (
     "id", "model", "name", "ttype", "field_description", "store", "required", "index", "translate",
     "size", "relation", "on_delete", "relation_table", "column1", "column2", "modules",
 )
+# Only stored fields that can become a column or a relation table shape the schema (the database
+# source applies the same filter in sql/ir_model_fields.sql).
+FIELD_DOMAIN = [["store", "=", True], ["ttype", "!=", "one2many"]]
 SELECTION_COLUMNS = ("id", "field_id", "value", "name", "sequence")
 CONSTRAINT_COLUMNS = ("id", "model", "module", "name", "definition", "type")
 MODULE_COLUMNS = ("id", "name", "state", "latest_version")

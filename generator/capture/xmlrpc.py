@@ -19,6 +19,7 @@ from xml.parsers.expat import ExpatError
 from generator.capture.records import (
     CONSTRAINT_COLUMNS,
     FIELD_COLUMNS,
+    FIELD_DOMAIN,
     MODEL_COLUMNS,
     MODULE_COLUMNS,
     SELECTION_COLUMNS,
@@ -29,7 +30,7 @@ from generator.errors import CaptureError
 
 READS = (
     ("ir.model", MODEL_COLUMNS, []),
-    ("ir.model.fields", FIELD_COLUMNS, []),
+    ("ir.model.fields", FIELD_COLUMNS, FIELD_DOMAIN),
     ("ir.model.fields.selection", SELECTION_COLUMNS, []),
     ("ir.model.constraint", CONSTRAINT_COLUMNS, []),
     ("ir.module.module", MODULE_COLUMNS, [["state", "=", "installed"]]),

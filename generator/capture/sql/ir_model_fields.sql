@@ -27,4 +27,5 @@ SELECT
     coalesce(fm.modules, '') AS modules
 FROM ir_model_fields AS f
 LEFT JOIN field_modules AS fm ON fm.res_id = f.id
+WHERE f.store AND f.ttype != 'one2many'
 ORDER BY f.id

@@ -1,0 +1,131 @@
+"""`make bench`: measurements, not timed tests. Writes bench/results.md and bench/results.json.
+
+- capture: calls and seconds of the batched XML-RPC capture next to one ``fields_get`` per model, against
+  the local Odoo test server serving the Odoo 17 reference metadata (tests/fixtures/odoo17), without and
+  with an injected per-call latency of 20 ms (a remote Odoo);
+- generate: seconds and peak memory of load + tenant rules + diff + render for the bundled snapshot and for
+  the full reference metadata (every installed model), without writing files.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+import xmlrpc.client
+from datetime import datetime, timezone
+from pathlib import Path
+
+from generator import api, diff, render, snapshot, tenant
+from generator.capture.scope import Scope
+from generator.capture.xmlrpc import XmlRpcConfig
+from generator.model import Snapshot
+from tests.support.make_fixtures import FIXTURES, load_records
+from tests.support.odoo_server import DB, PASSWORD, USER, FakeOdoo
+
+OUT = Path(__file__).resolve().parent
+RUNS = 3
+
+
+def median_time(fn, runs: int = RUNS) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def capture_batched(records, latency: float) -> dict:
+    def once():
+        with FakeOdoo(records, latency=latency) as server:
+            cfg = XmlRpcConfig(url=server.url, database=DB, user=USER, password=PASSWORD)
+            result = api.capture(api.Source(xmlrpc=cfg), Scope())
+            return len(server.calls), len(result.snapshot.models)
+
+    seconds, (calls, models) = median_time(once)
+    return {"way": "batched search_read (fbs-schema capture)", "latency_ms": latency * 1000, "calls": calls,
+            "seconds": round(seconds, 3), "models_with_tables": models}
+
+
+def capture_fields_get(records, latency: float) -> dict:
+    def once():
+        with FakeOdoo(records, latency=latency) as server:
+            common = xmlrpc.client.ServerProxy(f"{server.url}/xmlrpc/2/common", allow_none=True)
+            obj = xmlrpc.client.ServerProxy(f"{server.url}/xmlrpc/2/object", allow_none=True)
+            uid = common.authenticate(DB, USER, PASSWORD, {})
+            models = obj.execute_kw(DB, uid, PASSWORD, "ir.model", "search_read", [[]], {"fields": ["model"]})
+            fields = 0
+            for m in models:
+                try:
+                    fields += len(obj.execute_kw(DB, uid, PASSWORD, m["model"], "fields_get", [], {}))
+                except xmlrpc.client.Fault:
+                    pass
+            return len(server.calls), fields
+
+    seconds, (calls, fields) = median_time(once, runs=1 if latency else RUNS)
+    return {"way": "one fields_get per model", "latency_ms": latency * 1000, "calls": calls,
+            "seconds": round(seconds, 3), "fields": fields}
+
+
+def generate_cost(snap_text: str, label: str) -> dict:
+    def once():
+        snap = snapshot.loads(snap_text)
+        schema = tenant.build(snap)
+        operations = diff.diff_schemas(tenant.build(Snapshot.empty()), schema)
+        info = render.SnapshotInfo(snapshot.sha256(snap_text), snap.odoo_version, snap.modules)
+        groups = render.group_initial(operations, schema)
+        stamps = render.versions(datetime(2026, 1, 1), len(groups))
+        files = [render.render_file(g, description=d, version=v, snapshot=info) for (d, g), v in zip(groups, stamps)]
+        return snap, schema, operations, files
+
+    once()  # warm (template compilation, schema compilation)
+    seconds, (snap, schema, operations, files) = median_time(once)
+    tracemalloc.start()
+    once()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {"snapshot": label, "models": len(snap.models), "tables": len(schema.tables),
+            "operations": len(operations), "files": len(files), "sql_bytes": sum(len(f.text) for f in files),
+            "seconds": round(seconds, 3), "peak_mib": round(peak / 2**20, 1)}
+
+
+def main() -> None:
+    records = load_records(FIXTURES)
+    print("capture ...", file=sys.stderr)
+    capture = [capture_batched(records, 0.0), capture_fields_get(records, 0.0),
+               capture_batched(records, 0.02), capture_fields_get(records, 0.02)]
+    print("generate ...", file=sys.stderr)
+    with FakeOdoo(records) as server:
+        cfg = XmlRpcConfig(url=server.url, database=DB, user=USER, password=PASSWORD)
+        full_text = api.capture(api.Source(xmlrpc=cfg), Scope()).text
+    generate = [generate_cost(api.BUNDLED_SNAPSHOT.read_text("utf-8"), "bundled sales-inventory"),
+                generate_cost(full_text, "full reference (all installed models)")]
+    results = {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+        "machine": f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}, "
+                   f"{__import__('os').cpu_count()} cores",
+        "capture": capture,
+        "generate": generate,
+    }
+    (OUT / "results.json").write_text(json.dumps(results, indent=1) + "\n", "utf-8")
+    lines = [f"Benchmark run {results['date']} on {results['machine']} (medians of {RUNS} runs).", "",
+             "| capture of the Odoo 17 reference metadata (412 models) | latency/call | calls | seconds |",
+             "|---|---:|---:|---:|"]
+    for c in capture:
+        lines.append(f"| {c['way']} | {c['latency_ms']:.0f} ms | {c['calls']} | {c['seconds']:.2f} |")
+    lines += ["", "| generate (load + tenant rules + diff + render, no writes) | models | tables | operations | SQL bytes | seconds | peak MiB |",
+              "|---|---:|---:|---:|---:|---:|---:|"]
+    for g in generate:
+        lines.append(f"| {g['snapshot']} | {g['models']} | {g['tables']} | {g['operations']} | {g['sql_bytes']:,} "
+                     f"| {g['seconds']:.3f} | {g['peak_mib']} |")
+    text = "\n".join(lines) + "\n"
+    (OUT / "results.md").write_text(text, "utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
