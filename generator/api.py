@@ -17,6 +17,8 @@ from generator.capture import catalog, database, scope as scoping, xmlrpc
 from generator.errors import DestructiveChange, SnapshotError, UsageError
 from generator.model import Snapshot
 from generator.render import MigrationFile, SnapshotInfo
+from generator.runner import apply as runner_apply
+from generator.runner import verify as runner_verify
 from generator.tables import ExternalReference
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -90,8 +92,8 @@ def capture(source: Source, scope: scoping.Scope, *, output: str | None = None,
 # ---------------------------------------------------------------------------------------------
 # generate
 
-KEPT_SNAPSHOT = "fbs-snapshot.json"
-KEPT_RULES = "fbs-rules.toml"
+KEPT_SNAPSHOT = render.KEPT_SNAPSHOT
+KEPT_RULES = render.KEPT_RULES
 _VERSIONED = re.compile(r"^(\d+)_(.+?)(\.up\.sql|\.down\.sql|\.sql)$")
 _HEADER_SHA = re.compile(r"^-- Snapshot: sha256:([0-9a-f]{64})", re.M)
 
@@ -219,3 +221,26 @@ def _now() -> datetime:
     if epoch:
         return datetime.fromtimestamp(int(epoch), tz=timezone.utc).replace(tzinfo=None)
     return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+# ---------------------------------------------------------------------------------------------
+# runner
+
+def migrate(options: runner_apply.RunOptions, progress: Progress = Silent()) -> list[runner_apply.Step]:
+    return runner_apply.migrate(options, progress)
+
+
+def revert(options: runner_apply.RunOptions, progress: Progress = Silent()) -> list[runner_apply.Step]:
+    return runner_apply.revert(options, progress)
+
+
+def status(options: runner_apply.RunOptions) -> list[runner_apply.StatusRow]:
+    return runner_apply.status(options)
+
+
+def verify(options: runner_apply.RunOptions) -> list[runner_verify.Difference]:
+    return runner_verify.verify(options.migrations_dir, options.database_url)
+
+
+def baseline(options: runner_apply.RunOptions, progress: Progress = Silent()) -> list[runner_apply.Step]:
+    return runner_apply.baseline(options, progress, lambda: verify(options))

@@ -3,6 +3,8 @@ exit codes. No logic of its own."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import sys
 from datetime import datetime
@@ -14,6 +16,7 @@ from generator import api
 from generator.capture import scope as scoping
 from generator.capture.xmlrpc import XmlRpcConfig
 from generator.errors import FbsError, UsageError
+from generator.runner.apply import RunOptions
 
 
 class StderrProgress:
@@ -164,6 +167,123 @@ def generate(snapshot_path, odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapsho
     for f in result.files:
         click.echo(f"{verb} {Path(migrations_dir) / f.filename}")
     click.echo(f"{len(result.operations)} operations, {len(result.files)} file(s), snapshot sha256 {result.snapshot_sha[:12]}")
+
+
+runner_options = [
+    click.option("--database-url", envvar="DATABASE_URL", show_envvar=True,
+                 help="PostgreSQL URL of the target database (else the PG* variables)."),
+    click.option("--migrations", "migrations_dir", default="migrations", show_default=True,
+                 type=click.Path(file_okay=False), help="Folder of migrations (sqlx layout)."),
+    click.option("--wait-for-lock", type=float, default=60.0, show_default=True,
+                 help="Seconds to wait for the migration lock another runner holds (polled, never blocking)."),
+    click.option("--ignore-missing", is_flag=True, help="Go on when an applied migration's file is missing on disk."),
+]
+
+
+def with_runner_options(fn):
+    for option in reversed(runner_options):
+        fn = option(fn)
+    return fn
+
+
+def _run_options(database_url, migrations_dir, wait_for_lock, ignore_missing, **extra) -> RunOptions:
+    return RunOptions(migrations_dir=Path(migrations_dir), database_url=database_url, wait_for_lock=wait_for_lock,
+                      ignore_missing=ignore_missing, **extra)
+
+
+def _steps(steps, empty: str) -> None:
+    if not steps:
+        click.echo(empty)
+    for s in steps:
+        timing = f" ({s.seconds:.2f} s)" if s.seconds else ""
+        click.echo(f"{s.action} {s.version} {s.description}{timing}")
+
+
+@cli.command()
+@with_runner_options
+@click.option("--target-version", type=int, help="Apply pending migrations up to and including this version.")
+@click.option("--dry-run", is_flag=True, help="List what would be applied; apply nothing.")
+@click.option("--lock-timeout", default="10s", show_default=True,
+              help="SET LOCAL lock_timeout for each migration; a migration that hits it is retried.")
+@click.option("--statement-timeout", default="0", show_default=True,
+              help="SET LOCAL statement_timeout for each migration (0 = none).")
+@click.option("--retries", type=click.IntRange(min=0), default=3, show_default=True,
+              help="How often a migration that hit lock_timeout is retried.")
+def migrate(database_url, migrations_dir, wait_for_lock, ignore_missing, target_version, dry_run, lock_timeout,
+            statement_timeout, retries):
+    """Apply pending migrations in version order, each in one transaction with its ledger row.
+
+    The ledger is sqlx's _sqlx_migrations table (same rows, same SHA-384 checksums), so `sqlx migrate run`
+    and this command can take turns. Refuses to run when an applied file was edited or is missing, or a
+    ledger row is marked failed.
+    """
+    options = _run_options(database_url, migrations_dir, wait_for_lock, ignore_missing, target_version=target_version,
+                           dry_run=dry_run, lock_timeout=lock_timeout, statement_timeout=statement_timeout,
+                           retries=retries)
+    steps = _run(api.migrate, options, StderrProgress())
+    _steps(steps, "nothing to apply: the database is up to date")
+
+
+@cli.command()
+@with_runner_options
+@click.option("--target-version", type=int, help="Revert every applied migration above this version (default: the newest one).")
+@click.option("--dry-run", is_flag=True, help="List what would be reverted; revert nothing.")
+@click.option("--lock-timeout", default="10s", show_default=True, help="SET LOCAL lock_timeout for each down file.")
+@click.option("--statement-timeout", default="0", show_default=True, help="SET LOCAL statement_timeout (0 = none).")
+def revert(database_url, migrations_dir, wait_for_lock, ignore_missing, target_version, dry_run, lock_timeout,
+           statement_timeout):
+    """Run .down.sql files newest first, deleting each ledger row in the same transaction."""
+    options = _run_options(database_url, migrations_dir, wait_for_lock, ignore_missing, target_version=target_version,
+                           dry_run=dry_run, lock_timeout=lock_timeout, statement_timeout=statement_timeout)
+    _steps(_run(api.revert, options, StderrProgress()), "nothing to revert")
+
+
+@cli.command()
+@with_runner_options
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(database_url, migrations_dir, wait_for_lock, ignore_missing, as_json):
+    """List each migration: applied (when, how long), pending, changed on disk, missing on disk, failed."""
+    rows = _run(api.status, _run_options(database_url, migrations_dir, wait_for_lock, ignore_missing))
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(r) for r in rows], indent=1))
+    else:
+        for r in rows:
+            when = f"  {r.installed_on}  {r.execution_ms:.0f} ms" if r.installed_on and r.execution_ms is not None else \
+                f"  {r.installed_on}" if r.installed_on else ""
+            click.echo(f"{r.version}  {r.state:<16} {r.description}{when}")
+    bad = [r for r in rows if r.state in ("changed on disk", "missing on disk", "failed")]
+    sys.exit(1 if bad else 0)
+
+
+@cli.command()
+@with_runner_options
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def verify(database_url, migrations_dir, wait_for_lock, ignore_missing, as_json):
+    """Compare the live database with the snapshot the migrations were made from.
+
+    Lists every missing, different or unexpected table, column (type, nullability), constraint, index and
+    row-level security policy. Exit 0 only when they match: the health check to run after deploys.
+    """
+    differences = _run(api.verify, _run_options(database_url, migrations_dir, wait_for_lock, ignore_missing))
+    if as_json:
+        click.echo(json.dumps({"ok": not differences, "differences": [dataclasses.asdict(d) for d in differences]}, indent=1))
+    else:
+        for d in differences:
+            click.echo(str(d))
+        click.echo("verify: the database matches the snapshot" if not differences
+                   else f"verify: {len(differences)} difference(s)")
+    sys.exit(8 if differences else 0)
+
+
+@cli.command()
+@with_runner_options
+@click.option("--target-version", type=int, help="Record only migrations up to this version.")
+@click.option("--dry-run", is_flag=True, help="List what would be recorded.")
+def baseline(database_url, migrations_dir, wait_for_lock, ignore_missing, target_version, dry_run):
+    """Record ledger rows for migrations applied by hand (psql), after verifying the schema matches."""
+    options = _run_options(database_url, migrations_dir, wait_for_lock, ignore_missing, target_version=target_version,
+                           dry_run=dry_run)
+    _steps(_run(api.baseline, options, StderrProgress()), "nothing to record")
 
 
 def _raise(exc: Exception):

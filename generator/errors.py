@@ -47,3 +47,15 @@ class DestructiveChange(FbsError):
     """The change would lose data and --allow-destructive was not given."""
 
     exit_code = 6
+
+
+class MigrationError(FbsError):
+    """Migrations cannot be applied, reverted or verified (the message names version and file)."""
+
+    exit_code = 7
+
+
+class VerifyMismatch(FbsError):
+    """The live database differs from the snapshot."""
+
+    exit_code = 8

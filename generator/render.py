@@ -22,6 +22,9 @@ from generator import naming, ops
 from generator.errors import RenderError
 from generator.tables import ExternalReference, Schema
 
+# Kept beside the migrations: the snapshot (and rules) the newest migration was generated from.
+KEPT_SNAPSHOT = "fbs-snapshot.json"
+KEPT_RULES = "fbs-rules.toml"
 TEMPLATES = Path(os.environ.get("FBS_TEMPLATES", Path(__file__).resolve().parent.parent / "templates"))
 VERSION_FORMAT = "%Y%m%d%H%M%S"
 

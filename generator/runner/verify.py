@@ -1,0 +1,95 @@
+"""verify: does the live database hold exactly the schema that the kept snapshot describes?
+
+The expected schema is built inside the live database, in a scratch schema of a transaction that is
+always rolled back (DDL is transactional in PostgreSQL), so both sides are rendered by PostgreSQL
+itself and compare by plain equality: tables, columns (type, nullability, default), constraints,
+indexes, row-level security and policies. Nothing is left behind; only the new scratch objects are
+locked.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from generator import diff, render, rules, snapshot, tenant
+from generator.errors import MigrationError
+from generator.model import Snapshot
+from generator.runner.apply import connect
+
+from generator.render import KEPT_RULES, KEPT_SNAPSHOT
+
+
+@dataclass(frozen=True)
+class Difference:
+    kind: str  # table | column | constraint | index | policy
+    table: str
+    name: str
+    problem: str  # "missing" | "different" | "unexpected"
+    expected: str | None
+    actual: str | None
+
+    def __str__(self) -> str:
+        what = f"{self.kind} {self.table}" + (f".{self.name}" if self.kind == "column" else f" {self.name}" if self.name else "")
+        if self.problem == "missing":
+            return f"missing {what}: expected {self.expected}"
+        if self.problem == "unexpected":
+            return f"unexpected {what}: {self.actual}"
+        return f"different {what}: expected {self.expected}, found {self.actual}"
+
+
+def _catalog(conn: psycopg.Connection, schema: str) -> dict[tuple[str, str, str], str]:
+    query = resources.files("generator.runner").joinpath("sql/catalog.sql").read_text("utf-8")
+    return {(k, t, n): d for k, t, n, d in conn.execute(query, {"schema": schema}).fetchall()}
+
+
+def expected_sql(snap: Snapshot, kept_rules: rules.Rules) -> list[str]:
+    operations = diff.diff_schemas(tenant.build(Snapshot.empty()), tenant.build(snap, kept_rules))
+    return [render.statement(op) for op in operations]
+
+
+def load_expected(migrations_dir: Path) -> tuple[Snapshot, rules.Rules]:
+    kept = migrations_dir / KEPT_SNAPSHOT
+    if not kept.exists():
+        raise MigrationError(f"{kept} not found: verify compares the database with the snapshot kept beside the migrations")
+    kept_rules = migrations_dir / KEPT_RULES
+    return snapshot.load(kept), (rules.load(kept_rules) if kept_rules.exists() else rules.Rules())
+
+
+def verify(migrations_dir: Path, database_url: str | None) -> list[Difference]:
+    snap, kept_rules = load_expected(migrations_dir)
+    statements = expected_sql(snap, kept_rules)
+    scratch = f"fbs_verify_{uuid.uuid4().hex[:10]}"
+    with connect(database_url) as conn:
+        try:
+            live_schema = conn.execute("SELECT current_schema()").fetchone()[0]
+            live = _catalog(conn, live_schema)
+            with conn.transaction(force_rollback=True):
+                conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(scratch)))
+                conn.execute(sql.SQL("SET LOCAL search_path = {}, {}").format(
+                    sql.Identifier(scratch), sql.Identifier(live_schema)))
+                for statement in statements:
+                    conn.execute(statement)
+                expected = _catalog(conn, scratch)
+        except psycopg.Error as exc:
+            raise MigrationError(f"verify failed while reading the catalog: {str(exc).strip()}") from None
+    return compare(expected, live)
+
+
+def compare(expected: dict, live: dict) -> list[Difference]:
+    tables = {t for (kind, t, _) in expected if kind == "table"}
+    out = []
+    for key in sorted(expected.keys() | {k for k in live if k[1] in tables}):
+        want, have = expected.get(key), live.get(key)
+        if want == have:
+            continue
+        problem = "missing" if have is None else "unexpected" if want is None else "different"
+        if problem == "missing" and key[0] != "table" and ("table", key[1], "") not in live:
+            continue  # the whole table is reported missing once
+        out.append(Difference(key[0], key[1], key[2], problem, want, have))
+    return out

@@ -1,0 +1,261 @@
+"""The runner on a real PostgreSQL with real processes: sqlx's ledger, crashes, concurrency, refusals."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.support.migrations import psql_apply, sql_files
+
+# sqlx-postgres' own DDL (src/migrate.rs), copied independently of generator/runner/ledger.py
+SQLX_DDL = """
+CREATE TABLE IF NOT EXISTS {table} (
+    version BIGINT PRIMARY KEY,
+    description TEXT NOT NULL,
+    installed_on TIMESTAMPTZ NOT NULL DEFAULT now(),
+    success BOOLEAN NOT NULL,
+    checksum BYTEA NOT NULL,
+    execution_time BIGINT NOT NULL
+);
+"""
+COLUMNS = """
+SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid)
+FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE a.attrelid = %s::regclass AND a.attnum > 0 ORDER BY a.attnum
+"""
+
+
+def run(*args: str, dsn: str, folder: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "generator", *args, "--database-url", dsn, "--migrations", str(folder)],
+                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(text.encode("utf-8"))
+    return path
+
+
+def ledger(dsn: str) -> list[tuple]:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute("SELECT version, description, success, checksum, execution_time FROM _sqlx_migrations "
+                            "ORDER BY version").fetchall()
+
+
+def tables(dsn: str) -> set[str]:
+    with psycopg.connect(dsn) as conn:
+        return {t for (t,) in conn.execute("SELECT relname FROM pg_class WHERE relkind = 'r' "
+                                           "AND relnamespace = 'public'::regnamespace")}
+
+
+@pytest.fixture
+def small(tmp_path) -> Path:
+    folder = tmp_path / "migrations"
+    write(folder, "1_first_table.sql", "CREATE TABLE one (id int PRIMARY KEY);\n")
+    write(folder, "2_second_table.sql", "CREATE TABLE two (id int PRIMARY KEY);\r\nINSERT INTO two VALUES (1);\n")
+    write(folder, "fbs-snapshot.json", "{}")  # not a migration: ignored, as sqlx does
+    return folder
+
+
+def test_ledger_rows_are_what_sqlx_writes(db, small):
+    proc = run("migrate", dsn=db, folder=small)
+    assert proc.returncode == 0, proc.stderr
+    rows = ledger(db)
+    expected = [(1, "first table", True, hashlib.sha384((small / "1_first_table.sql").read_bytes()).digest()),
+                (2, "second table", True, hashlib.sha384((small / "2_second_table.sql").read_bytes()).digest())]
+    assert [(v, d, s, bytes(c)) for v, d, s, c, _ in rows] == expected
+    assert all(t > 0 for *_, t in rows)  # nanoseconds, recorded after commit
+    with psycopg.connect(db) as conn:
+        conn.execute(SQLX_DDL.format(table="sqlx_reference"))
+        assert conn.execute(COLUMNS, ("_sqlx_migrations",)).fetchall() == conn.execute(COLUMNS, ("sqlx_reference",)).fetchall()
+        pk = "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass"
+        assert conn.execute(pk, ("_sqlx_migrations",)).fetchall() == conn.execute(pk, ("sqlx_reference",)).fetchall()
+
+
+def test_continues_a_database_that_sqlx_migrated(db, small):
+    """A ledger written with sqlx's own statements is accepted and continued."""
+    first = small / "1_first_table.sql"
+    with psycopg.connect(db) as conn:
+        conn.execute(SQLX_DDL.format(table="_sqlx_migrations"))
+        conn.execute(first.read_text())
+        conn.execute("INSERT INTO _sqlx_migrations ( version, description, success, checksum, execution_time ) "
+                     "VALUES ( $1, $2, TRUE, $3, -1 )".replace("$1", "%s").replace("$2", "%s").replace("$3", "%s"),
+                     (1, "first table", hashlib.sha384(first.read_bytes()).digest()))
+    proc = run("migrate", dsn=db, folder=small)
+    assert proc.returncode == 0, proc.stderr
+    assert "applied 2 second table" in proc.stdout and "applied 1 " not in proc.stdout
+    assert [r[0] for r in ledger(db)] == [1, 2]
+
+
+def test_failed_migration_leaves_no_trace_and_names_file_and_line(db, small):
+    write(small, "3_broken.sql", "CREATE TABLE three (id int);\n\nINSERT INTO three VALUES (1);\nSELEC oops;\n")
+    proc = run("migrate", dsn=db, folder=small)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert f"{small / '3_broken.sql'}:4:" in proc.stderr and 'syntax error at or near "SELEC"' in proc.stderr
+    assert "three" not in tables(db)
+    assert [r[0] for r in ledger(db)] == [1, 2]
+
+
+def test_refuses_edited_missing_or_dirty_and_applies_nothing(db, small):
+    assert run("migrate", dsn=db, folder=small).returncode == 0
+    write(small, "3_third.sql", "CREATE TABLE three (id int);\n")
+    original = (small / "2_second_table.sql").read_bytes()
+
+    (small / "2_second_table.sql").write_bytes(original.replace(b"\r\n", b"\n"))  # only a line end changed
+    proc = run("migrate", dsn=db, folder=small)
+    assert proc.returncode != 0 and "migration 2 was previously applied but has been modified" in proc.stderr
+    (small / "2_second_table.sql").write_bytes(original)
+
+    (small / "2_second_table.sql").unlink()
+    proc = run("migrate", dsn=db, folder=small)
+    assert proc.returncode != 0 and "migration 2 (second table) was previously applied but is missing" in proc.stderr
+    (small / "2_second_table.sql").write_bytes(original)
+
+    with psycopg.connect(db) as conn:
+        conn.execute("UPDATE _sqlx_migrations SET success = false WHERE version = 2")
+    proc = run("migrate", dsn=db, folder=small)
+    assert proc.returncode != 0 and "migration 2 is partially applied" in proc.stderr
+    assert "three" not in tables(db) and len(ledger(db)) == 2
+
+    status = run("status", dsn=db, folder=small)
+    assert status.returncode == 1 and "failed" in status.stdout and "pending" in status.stdout
+
+
+def test_misnamed_and_duplicate_files_are_errors(db, small):
+    write(small, "abc_bad.sql", "SELECT 1;\n")
+    proc = run("migrate", dsn=db, folder=small)
+    assert proc.returncode != 0 and "version 'abc' is not an integer" in proc.stderr
+    (small / "abc_bad.sql").unlink()
+    write(small, "0001_again.sql", "SELECT 1;\n")
+    proc = run("migrate", dsn=db, folder=small)
+    assert proc.returncode != 0 and "version 1 is used by both" in proc.stderr
+
+
+def test_sigkill_mid_migration_leaves_nothing_half_applied(db, tmp_path):
+    folder = tmp_path / "m"
+    write(folder, "1_slow.sql", "CREATE TABLE slow (id int);\nINSERT INTO slow VALUES (1);\nSELECT pg_sleep(30);\n"
+                                "CREATE TABLE after_sleep (id int);\n")
+    proc = subprocess.Popen([sys.executable, "-m", "generator", "migrate", "--database-url", db, "--migrations", str(folder)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    with psycopg.connect(db, autocommit=True) as conn:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            busy = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%%pg_sleep(30)%%' "
+                                "AND pid <> pg_backend_pid() AND state = 'active'").fetchone()[0]
+            if busy:
+                break
+            time.sleep(0.05)
+        assert busy, "the runner never started the migration"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        assert tables(db) - {"_sqlx_migrations"} == set()  # nothing of it is visible
+        assert ledger(db) == []
+    shutil.copy(folder / "1_slow.sql", folder / "1_slow.sql.bak")
+    write(folder, "1_slow.sql", (folder / "1_slow.sql").read_text().replace("pg_sleep(30)", "pg_sleep(0)"))
+    (folder / "1_slow.sql.bak").unlink()
+    again = run("migrate", dsn=db, folder=folder, timeout=60)  # waits for the dead runner's lock to go
+    assert again.returncode == 0, again.stderr
+    assert {"slow", "after_sleep"} <= tables(db) and [r[0] for r in ledger(db)] == [1]
+
+
+def test_eight_runners_at_once_apply_each_migration_exactly_once(db, tmp_path):
+    folder = tmp_path / "m"
+    with psycopg.connect(db) as conn:
+        conn.execute("CREATE TABLE applied_log (version int)")
+    for v in range(1, 6):
+        write(folder, f"{v}_step_{v}.sql", f"INSERT INTO applied_log VALUES ({v});\nSELECT pg_sleep(0.3);\n")
+    cmd = [sys.executable, "-m", "generator", "migrate", "--database-url", db, "--migrations", str(folder)]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+             for _ in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda p: (p.wait(timeout=120), *p.communicate()), procs))
+    assert [code for code, *_ in results] == [0] * 8, [err for _, _, err in results]
+    with psycopg.connect(db) as conn:
+        assert conn.execute("SELECT version, count(*) FROM applied_log GROUP BY version ORDER BY 1").fetchall() == \
+            [(v, 1) for v in range(1, 6)]
+    assert [r[0] for r in ledger(db)] == [1, 2, 3, 4, 5]
+    assert sum("applied" in out for _, out, _ in results) >= 1
+    assert any("waiting for the migration lock" in err for _, _, err in results)
+
+
+def test_failed_concurrent_index_build_is_reported_as_invalid(db, tmp_path):
+    folder = tmp_path / "m"
+    write(folder, "1_data.sql", "CREATE TABLE t (x int);\nINSERT INTO t VALUES (1), (1);\n")
+    write(folder, "2_index.sql", "-- no-transaction\nCREATE UNIQUE INDEX CONCURRENTLY t_x_key ON t (x);\n")
+    proc = run("migrate", dsn=db, folder=folder)
+    assert proc.returncode != 0 and "INVALID index(es) left by the failed build: t_x_key" in proc.stderr
+    assert [r[0] for r in ledger(db)] == [1]
+    again = run("migrate", dsn=db, folder=folder)
+    assert again.returncode != 0 and "INVALID index(es) from a failed CREATE INDEX CONCURRENTLY: t_x_key" in again.stderr
+
+
+def test_revert_runs_down_files_newest_first(db, tmp_path):
+    folder = tmp_path / "m"
+    for v in (1, 2, 3):
+        write(folder, f"{v}_t{v}.up.sql", f"CREATE TABLE t{v} (id int);\n")
+        write(folder, f"{v}_t{v}.down.sql", f"DROP TABLE t{v};\n")
+    assert run("migrate", dsn=db, folder=folder).returncode == 0
+    proc = run("revert", dsn=db, folder=folder)
+    assert proc.returncode == 0 and "reverted 3 t3" in proc.stdout
+    assert tables(db) - {"_sqlx_migrations"} == {"t1", "t2"} and [r[0] for r in ledger(db)] == [1, 2]
+    proc = run("revert", "--target-version", "0", dsn=db, folder=folder)
+    assert proc.returncode == 0 and proc.stdout.index("reverted 2") < proc.stdout.index("reverted 1")
+    assert ledger(db) == [] and tables(db) == {"_sqlx_migrations"}
+
+
+def test_verify_names_each_difference_and_passes_when_equal(schema_db, bundled_migrations):
+    proc = run("verify", dsn=schema_db, folder=bundled_migrations)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with psycopg.connect(schema_db) as conn:
+        conn.execute("ALTER TABLE sale_order DROP COLUMN note")
+        conn.execute("DROP INDEX sale_order__user_id_index")
+        conn.execute("ALTER TABLE sale_order DROP CONSTRAINT sale_order_state_check")
+        conn.execute("ALTER TABLE sale_order ADD CONSTRAINT sale_order_state_check CHECK (state IN ('draft'))")
+        conn.execute("ALTER TABLE stock_move DISABLE ROW LEVEL SECURITY")
+        conn.execute("DROP POLICY tenant_isolation ON stock_picking")
+    proc = run("verify", "--json", dsn=schema_db, folder=bundled_migrations)
+    assert proc.returncode == 8
+    import json
+
+    found = {(d["kind"], d["table"], d["name"], d["problem"]) for d in json.loads(proc.stdout)["differences"]}
+    assert found == {
+        ("column", "sale_order", "note", "missing"),
+        ("index", "sale_order", "sale_order__user_id_index", "missing"),
+        ("constraint", "sale_order", "sale_order_state_check", "different"),
+        ("table", "stock_move", "", "different"),
+        ("policy", "stock_picking", "tenant_isolation", "missing"),
+    }
+
+
+def test_baseline_records_migrations_applied_with_psql(db, bundled_migrations):
+    psql_apply(db, sql_files(bundled_migrations))
+    proc = run("baseline", dsn=db, folder=bundled_migrations)
+    assert proc.returncode == 0, proc.stderr
+    assert [r[0] for r in ledger(db)] == [int(p.name.split("_")[0]) for p in sql_files(bundled_migrations)]
+    assert "nothing to apply" in run("migrate", dsn=db, folder=bundled_migrations).stdout
+
+
+def test_baseline_refuses_when_the_schema_differs(db, bundled_migrations):
+    psql_apply(db, sql_files(bundled_migrations)[:-1])  # without the foreign keys
+    proc = run("baseline", dsn=db, folder=bundled_migrations)
+    assert proc.returncode != 0 and "does not match the snapshot" in proc.stderr and "missing constraint" in proc.stderr
+    with psycopg.connect(db) as conn:
+        assert conn.execute("SELECT to_regclass('_sqlx_migrations')").fetchone()[0] is None
+
+
+def test_runner_without_a_database(tmp_path, small):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG") and k != "DATABASE_URL"}
+    proc = subprocess.run([sys.executable, "-m", "generator", "status", "--migrations", str(small)],
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode != 0 and "give --database-url, or set DATABASE_URL" in proc.stderr
