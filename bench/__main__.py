@@ -93,6 +93,34 @@ def generate_cost(snap_text: str, label: str) -> dict:
             "seconds": round(seconds, 3), "peak_mib": round(peak / 2**20, 1)}
 
 
+def apply_cost(folder: Path) -> list[dict]:
+    """The bundled migrations applied to an empty database: our runner vs psql -1 -f, file by file."""
+    from generator.runner.apply import RunOptions
+    from tests.support import pg
+    from tests.support.migrations import psql_apply, sql_files
+
+    files = sql_files(folder)
+
+    def with_psql():
+        with pg.fresh_database("fbs_bench") as dsn:
+            start = time.perf_counter()
+            psql_apply(dsn, files)
+            return time.perf_counter() - start
+
+    def with_runner():
+        with pg.fresh_database("fbs_bench") as dsn:
+            start = time.perf_counter()
+            api.migrate(RunOptions(migrations_dir=folder, database_url=dsn))
+            return time.perf_counter() - start
+
+    out = []
+    for way, fn in (("psql -v ON_ERROR_STOP=1 -1 -f, per file", with_psql), ("fbs-schema migrate", with_runner)):
+        runs = sorted(fn() for _ in range(RUNS))
+        out.append({"way": way, "files": len(files), "seconds": round(statistics.median(runs), 3)})
+    out[1]["ratio_to_psql"] = round(out[1]["seconds"] / out[0]["seconds"], 2)
+    return out
+
+
 def main() -> None:
     records = load_records(FIXTURES)
     print("capture ...", file=sys.stderr)
@@ -104,12 +132,15 @@ def main() -> None:
         full_text = api.capture(api.Source(xmlrpc=cfg), Scope()).text
     generate = [generate_cost(api.BUNDLED_SNAPSHOT.read_text("utf-8"), "bundled sales-inventory"),
                 generate_cost(full_text, "full reference (all installed models)")]
+    print("apply ...", file=sys.stderr)
+    apply = apply_cost(api.PROJECT_ROOT / "migrations")
     results = {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
         "machine": f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}, "
                    f"{__import__('os').cpu_count()} cores",
         "capture": capture,
         "generate": generate,
+        "apply": apply,
     }
     (OUT / "results.json").write_text(json.dumps(results, indent=1) + "\n", "utf-8")
     lines = [f"Benchmark run {results['date']} on {results['machine']} (medians of {RUNS} runs).", "",
@@ -122,6 +153,9 @@ def main() -> None:
     for g in generate:
         lines.append(f"| {g['snapshot']} | {g['models']} | {g['tables']} | {g['operations']} | {g['sql_bytes']:,} "
                      f"| {g['seconds']:.3f} | {g['peak_mib']} |")
+    lines += ["", "| apply the bundled migrations to an empty database | files | seconds | vs psql |", "|---|---:|---:|---:|"]
+    for a in apply:
+        lines.append(f"| {a['way']} | {a['files']} | {a['seconds']:.2f} | {a.get('ratio_to_psql', 1.0):.2f}x |")
     text = "\n".join(lines) + "\n"
     (OUT / "results.md").write_text(text, "utf-8")
     print(text)
