@@ -14,7 +14,8 @@ from generator import diff as diff_mod
 from generator import ops, render, rules, tenant
 from generator import snapshot as snapshots
 from generator.capture import catalog, database, scope as scoping, xmlrpc
-from generator.errors import DestructiveChange, SnapshotError, UsageError
+from generator import renames as renames_mod
+from generator.errors import DestructiveChange, PossibleRename, SnapshotError, UsageError
 from generator.model import Snapshot
 from generator.render import MigrationFile, SnapshotInfo
 from generator.runner import apply as runner_apply
@@ -106,6 +107,8 @@ class GenerateOptions:
     allow_destructive: bool = False
     dry_run: bool = False
     check: bool = False
+    renames_path: str | None = None
+    reversible: bool = False
 
 
 @dataclass(frozen=True)
@@ -172,11 +175,32 @@ def generate(new: Snapshot, options: GenerateOptions = GenerateOptions(), progre
     sha = snapshots.sha256(text)
     previous, previous_rules = _previous_state(folder, new)
     current_rules = rules.load(options.rules_path)
+    rules.check_defaults(current_rules, new.model_map)
+    hints, rename_notes = renames_mod.resolve(renames_mod.load(options.renames_path), previous, new)
+    possible = renames_mod.possible_renames(previous, new, hints)
+    if possible:
+        listing = "\n".join(f"  - {m}: {o} -> {n}" for m, o, n in possible)
+        first = possible[0]
+        raise PossibleRename(
+            f"these fields disappeared while a field of the same type appeared on the same model; "
+            f"were they renamed?\n{listing}\nNothing was written. Say which in {renames_mod.DEFAULT_FILE} "
+            f"(or --renames FILE):\n"
+            f"  [[field]]      # a rename: the column keeps its data\n"
+            f"  model = \"{first[0]}\"\n  old = \"{first[1]}\"\n  new = \"{first[2]}\"\n"
+            f"or, if they are unrelated, the same three keys under [[unrelated]] "
+            f"(the old column is then dropped, which needs --allow-destructive)."
+        )
     progress.step("computing the schema and its changes")
     old_schema = tenant.build(previous, previous_rules)
     new_schema = tenant.build(new, current_rules)
-    operations = diff_mod.diff_schemas(old_schema, new_schema)
-    notes = new_schema.notes
+    physical = diff_mod.physical_renames(previous, new, old_schema, new_schema, hints)
+    operations = diff_mod.diff_schemas(old_schema, new_schema, physical)
+    notes = tuple(rename_notes) + new_schema.notes + tuple(
+        f"new required column {op.table}.{op.column.name} on an existing table: the migration fails if the "
+        f"table has rows; give existing rows a value with a [[default]] entry in the rules file"
+        for op in operations
+        if isinstance(op, ops.AddColumn) and op.column.not_null and op.column.backfill is None
+    )
     if not operations:
         return GenerateResult("no changes", (), (), notes, (), sha)
     if options.check:
@@ -197,11 +221,18 @@ def generate(new: Snapshot, options: GenerateOptions = GenerateOptions(), progre
     else:
         groups = render.group_initial(operations, new_schema)
     stamps = render.versions(start, len(groups), after)
-    files = tuple(
-        render.render_file(group, description=description, version=version, snapshot=info,
-                           external=render.external_of(group, new_schema))
-        for (description, group), version in zip(groups, stamps)
-    )
+    files: list[MigrationFile] = []
+    for (description, group), version in zip(groups, stamps):
+        external = render.external_of(group, new_schema)
+        if not options.reversible:
+            files.append(render.render_file(group, description=description, version=version, snapshot=info,
+                                            external=external))
+            continue
+        files.append(render.render_file(group, description=description, version=version, snapshot=info,
+                                        external=external, suffix=".up.sql"))
+        files.append(render.render_file(diff_mod.reverse(group), description=description, version=version,
+                                        snapshot=info, suffix=".down.sql", down_of=version))
+    files = tuple(files)
     external = render.external_of(operations, new_schema)
     if options.dry_run:
         return GenerateResult("planned", files, tuple(operations), notes, external, sha)

@@ -130,9 +130,13 @@ def capture(odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapshot, modules, pres
               help="Emit operations that lose data (drop table/column, narrowing type, removed selection values).")
 @click.option("--dry-run", is_flag=True, help="Show what would be written; write nothing.")
 @click.option("--check", is_flag=True, help="Exit 1 when migrations/ is not up to date with the snapshot (for CI).")
+@click.option("--renames", "renames_path", type=click.Path(dir_okay=False),
+              help="Rename hints (default: ./fbs-renames.toml if present): renamed models and fields keep their data.")
+@click.option("--reversible", is_flag=True, help="Write <version>_<name>.up.sql / .down.sql pairs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages on standard error.")
 def generate(snapshot_path, odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapshot, modules, preset, with_references,
-             reference_depth, migrations_dir, rules_path, timestamp, allow_destructive, dry_run, check, quiet):
+             reference_depth, migrations_dir, rules_path, timestamp, allow_destructive, dry_run, check, renames_path,
+             reversible, quiet):
     """Render the snapshot into versioned, tenant-scoped SQL migrations in migrations/.
 
     Diffs the snapshot against the one kept in migrations/ (fbs-snapshot.json) and writes only what
@@ -149,8 +153,11 @@ def generate(snapshot_path, odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapsho
         except ValueError:
             _run(_raise, UsageError(f"--timestamp {timestamp!r} is not YYYYMMDDHHMMSS"))
     new = _run(api.load_new_snapshot, source, scope, snapshot_path, progress)
-    options = api.GenerateOptions(Path(migrations_dir), rules_path, stamp, allow_destructive, dry_run, check)
+    options = api.GenerateOptions(Path(migrations_dir), rules_path, stamp, allow_destructive, dry_run, check,
+                                  renames_path, reversible)
     result = _run(api.generate, new, options, progress)
+    if dry_run:
+        _print_plan(result)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     if result.status == "no changes":
@@ -284,6 +291,34 @@ def baseline(database_url, migrations_dir, wait_for_lock, ignore_missing, target
     options = _run_options(database_url, migrations_dir, wait_for_lock, ignore_missing, target_version=target_version,
                            dry_run=dry_run)
     _steps(_run(api.baseline, options, StderrProgress()), "nothing to record")
+
+
+def _print_plan(result) -> None:
+    """What a migration would do, per table: + added, ~ changed, - dropped; destructive ones marked."""
+    by_table: dict[str, list] = {}
+    for op in result.operations:
+        by_table.setdefault(op.table_name or "(database)", []).append(op)
+    for table in sorted(by_table):
+        click.echo(f"{table}:")
+        for op in by_table[table]:
+            sign = "-" if op.kind.startswith(("drop", "disable")) else "+" if op.kind.startswith(
+                ("create", "add", "enable")) else "~"
+            flag = "   [DESTRUCTIVE]" if op.destructive else ""
+            click.echo(f"  {sign} {op.describe()}{flag}")
+
+
+@cli.command()
+@click.option("--snapshot", "snapshot_path", type=click.Path(dir_okay=False),
+              help="Snapshot to compare with migrations/ (default: the bundled snapshot).")
+@click.option("--migrations", "migrations_dir", default="migrations", show_default=True,
+              type=click.Path(file_okay=False), help="Folder of migrations and the snapshot they came from.")
+@click.option("--rules", "rules_path", type=click.Path(dir_okay=False), help="Rules file (default ./fbs-schema.toml).")
+@click.option("--renames", "renames_path", type=click.Path(dir_okay=False), help="Rename hints (default ./fbs-renames.toml).")
+@click.pass_context
+def plan(ctx, snapshot_path, migrations_dir, rules_path, renames_path):
+    """Show what `generate` would change, per table, and which operations are destructive. Writes nothing."""
+    ctx.invoke(generate, snapshot_path=snapshot_path, migrations_dir=migrations_dir, rules_path=rules_path,
+               renames_path=renames_path, dry_run=True, allow_destructive=True, reference_depth=1)
 
 
 def _raise(exc: Exception):

@@ -43,6 +43,12 @@ class RenderError(FbsError):
     exit_code = 5
 
 
+class PossibleRename(FbsError):
+    """A field disappeared and one of the same type appeared: the user must say whether it is a rename."""
+
+    exit_code = 6
+
+
 class DestructiveChange(FbsError):
     """The change would lose data and --allow-destructive was not given."""
 

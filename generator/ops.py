@@ -292,9 +292,13 @@ class SetComment(Op):
 
 @dataclass(frozen=True)
 class RenameTable(Op):
+    """Rename a table and its primary key constraint (whose name derives from the table's)."""
+
     kind: ClassVar[str] = "rename_table"
     before: str = ""
     after: str = ""
+    before_pkey: str = ""
+    after_pkey: str = ""
     phase = "rename"  # type: ignore[assignment]
 
     @property
@@ -302,7 +306,7 @@ class RenameTable(Op):
         return self.after
 
     def reverse(self) -> Op:
-        return RenameTable(before=self.after, after=self.before)
+        return RenameTable(before=self.after, after=self.before, before_pkey=self.after_pkey, after_pkey=self.before_pkey)
 
     def describe(self) -> str:
         return f"rename table {self.before} -> {self.after} (data kept)"

@@ -72,8 +72,10 @@ def statement(op: ops.Op) -> str:
 
 
 def render_file(operations: list[ops.Op], *, description: str, version: int, snapshot: SnapshotInfo,
-                external: tuple[ExternalReference, ...] = (), suffix: str = ".sql") -> MigrationFile:
+                external: tuple[ExternalReference, ...] = (), suffix: str = ".sql",
+                down_of: int | None = None) -> MigrationFile:
     text = environment().get_template("migration.sql.j2").render(
+        down_of=down_of,
         description=description,
         snapshot_sha=snapshot.sha256,
         odoo_version=snapshot.odoo_version,

@@ -14,6 +14,11 @@ session setting that row-level security reads. Structured data only: no SQL is t
     model = "sale.order.line"
     field = "price_unit"
     min = 0                          # and/or max = ...; or in = ["a", "b"]
+
+    [[default]]                      # the value existing rows get when a required field is added
+    model = "res.company"            # to a table that already exists (the column keeps no default)
+    field = "po_lead"
+    value = 0
 """
 
 from __future__ import annotations
@@ -51,11 +56,20 @@ class CheckRule:
 
 
 @dataclass(frozen=True)
+class DefaultRule:
+    model: str
+    field: str
+    value: str | int | float | bool
+    where: str = ""
+
+
+@dataclass(frozen=True)
 class Rules:
     setting: str = DEFAULT_SETTING
     indexes: tuple[IndexRule, ...] = ()
     checks: tuple[CheckRule, ...] = ()
     source: str = ""
+    defaults: tuple[DefaultRule, ...] = ()
 
 
 def _need(entry: dict[str, Any], key: str, kind: type, where: str) -> Any:
@@ -68,7 +82,7 @@ def _need(entry: dict[str, Any], key: str, kind: type, where: str) -> Any:
 
 
 def parse(data: dict[str, Any], source: str) -> Rules:
-    known = {"tenant", "index", "check"}
+    known = {"tenant", "index", "check", "default"}
     for key in data:
         if key not in known:
             raise UsageError(f"{source}: unknown section {key!r} (known: {', '.join(sorted(known))})")
@@ -106,7 +120,14 @@ def parse(data: dict[str, Any], source: str) -> Rules:
         if rule.min is None and rule.max is None and rule.values is None:
             raise UsageError(f"{where}: give min, max or in")
         checks.append(rule)
-    return Rules(setting, tuple(indexes), tuple(checks), source)
+    defaults = []
+    for i, entry in enumerate(data.get("default", [])):
+        where = f"{source}: default[{i}]"
+        if "value" not in entry or not isinstance(entry["value"], (str, int, float, bool)):
+            raise UsageError(f"{where}: missing text, number or boolean key 'value'")
+        defaults.append(DefaultRule(_need(entry, "model", str, where), _need(entry, "field", str, where),
+                                    entry["value"], where))
+    return Rules(setting, tuple(indexes), tuple(checks), source, tuple(defaults))
 
 
 def load(path: str | Path | None) -> Rules:
@@ -123,3 +144,11 @@ def load(path: str | Path | None) -> Rules:
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{p}: not valid TOML: {exc}") from None
     return parse(data, str(p))
+
+
+def check_defaults(rules: Rules, models: dict) -> None:
+    """[[default]] entries must name a field of the (new) snapshot; the old one may not have it yet."""
+    for d in rules.defaults:
+        model = models.get(d.model)
+        if model is None or d.field not in model.field_map:
+            raise UsageError(f"{d.where}: the snapshot has no field {d.model}.{d.field}")

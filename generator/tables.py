@@ -19,6 +19,8 @@ class Column:
     comment: str | None = None
     # Where the column comes from, for messages: "sale.order.partner_id"
     origin: str = field(default="", compare=False)
+    # SQL literal that existing rows get when this NOT NULL column is added to a populated table
+    backfill: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

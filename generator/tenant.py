@@ -86,6 +86,7 @@ class _Builder:
         for m in snapshot.models:
             self.table_of[m.name] = self.relations.claim(m.table, f"model {m.name}")
         self.model_tables = {t: m for m, t in self.table_of.items()}
+        self.defaults = {(d.model, d.field): d.value for d in rules.defaults}
 
     # -- helpers ------------------------------------------------------------------------------
     def index(self, table: str, columns: list[IndexColumn], owner: str, *, method: str = "btree",
@@ -131,7 +132,9 @@ class _Builder:
                 raise RenderError(f"{where}: a field named {f.name!r} clashes with the tenant rules' own column")
             col = cols.claim(f.name, f"field {where}")
             column_of[f.name] = col
-            columns.append(Column(col, ctype, not_null=f.required, comment=f.label or None, origin=where))
+            backfill = self.defaults.get((model.name, f.name))
+            columns.append(Column(col, ctype, not_null=f.required, comment=f.label or None, origin=where,
+                                  backfill=literal(backfill) if backfill is not None else None))
             lead = [IndexColumn(TENANT), IndexColumn(col)]
             if f.type == "many2one":
                 if f.relation in self.table_of:
@@ -264,8 +267,12 @@ class _Builder:
         cols.claim(TENANT, "the tenant rules")
         c1 = cols.claim(f.column1 or "", f"{where} column1")
         c2 = cols.claim(f.column2 or "", f"{where} column2")
+        # The two ends in a canonical order (by column name), so the table is the same whichever of
+        # the two many2many fields that share it declares it.
+        ends = sorted(((c1, model.name), (c2, f.relation or "")))
+        (c1, first), (c2, second) = ends
         fks, external = [], []
-        for col, target in ((c1, model.name), (c2, f.relation or "")):
+        for col, target in ends:
             if target in self.table_of:
                 fks.append(self.fk(name, col, target, "cascade", cons, where))
             else:
@@ -276,8 +283,8 @@ class _Builder:
             name=name,
             columns=(
                 Column(TENANT, "uuid", not_null=True, comment="Tenant that owns the row", origin="tenant rules"),
-                Column(c1, "uuid", not_null=True, comment=f"{model.name}", origin=where),
-                Column(c2, "uuid", not_null=True, comment=f"{f.relation}", origin=where),
+                Column(c1, "uuid", not_null=True, comment=first, origin=where),
+                Column(c2, "uuid", not_null=True, comment=second, origin=where),
             ),
             primary_key=(TENANT, c1, c2),
             primary_key_name=self.relations.claim(f"{name}_pkey", f"primary key of {name}"),

@@ -43,7 +43,7 @@ class Difference:
         return f"different {what}: expected {self.expected}, found {self.actual}"
 
 
-def _catalog(conn: psycopg.Connection, schema: str) -> dict[tuple[str, str, str], str]:
+def catalog(conn: psycopg.Connection, schema: str) -> dict[tuple[str, str, str], str]:
     query = resources.files("generator.runner").joinpath("sql/catalog.sql").read_text("utf-8")
     return {(k, t, n): d for k, t, n, d in conn.execute(query, {"schema": schema}).fetchall()}
 
@@ -68,14 +68,14 @@ def verify(migrations_dir: Path, database_url: str | None) -> list[Difference]:
     with connect(database_url) as conn:
         try:
             live_schema = conn.execute("SELECT current_schema()").fetchone()[0]
-            live = _catalog(conn, live_schema)
+            live = catalog(conn, live_schema)
             with conn.transaction(force_rollback=True):
                 conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(scratch)))
                 conn.execute(sql.SQL("SET LOCAL search_path = {}, {}").format(
                     sql.Identifier(scratch), sql.Identifier(live_schema)))
                 for statement in statements:
                     conn.execute(statement)
-                expected = _catalog(conn, scratch)
+                expected = catalog(conn, scratch)
         except psycopg.Error as exc:
             raise MigrationError(f"verify failed while reading the catalog: {str(exc).strip()}") from None
     return compare(expected, live)

@@ -288,15 +288,15 @@ COMMENT ON COLUMN res_currency.write_uid IS 'Last Updated by';
 
 CREATE TABLE res_groups_users_rel (
     tenant_id uuid NOT NULL,
-    uid uuid NOT NULL,
     gid uuid NOT NULL,
-    CONSTRAINT res_groups_users_rel_pkey PRIMARY KEY (tenant_id, uid, gid)
+    uid uuid NOT NULL,
+    CONSTRAINT res_groups_users_rel_pkey PRIMARY KEY (tenant_id, gid, uid)
 );
 
 COMMENT ON TABLE res_groups_users_rel IS 'Groups (Odoo many2many res.users.groups_id)';
 COMMENT ON COLUMN res_groups_users_rel.tenant_id IS 'Tenant that owns the row';
-COMMENT ON COLUMN res_groups_users_rel.uid IS 'res.users';
 COMMENT ON COLUMN res_groups_users_rel.gid IS 'res.groups';
+COMMENT ON COLUMN res_groups_users_rel.uid IS 'res.users';
 
 CREATE TABLE res_partner (
     tenant_id uuid NOT NULL,
@@ -409,15 +409,15 @@ COMMENT ON COLUMN res_partner.zip IS 'Zip';
 
 CREATE TABLE res_partner_res_partner_category_rel (
     tenant_id uuid NOT NULL,
-    partner_id uuid NOT NULL,
     category_id uuid NOT NULL,
-    CONSTRAINT res_partner_res_partner_category_rel_pkey PRIMARY KEY (tenant_id, partner_id, category_id)
+    partner_id uuid NOT NULL,
+    CONSTRAINT res_partner_res_partner_category_rel_pkey PRIMARY KEY (tenant_id, category_id, partner_id)
 );
 
 COMMENT ON TABLE res_partner_res_partner_category_rel IS 'Tags (Odoo many2many res.partner.category_id)';
 COMMENT ON COLUMN res_partner_res_partner_category_rel.tenant_id IS 'Tenant that owns the row';
-COMMENT ON COLUMN res_partner_res_partner_category_rel.partner_id IS 'res.partner';
 COMMENT ON COLUMN res_partner_res_partner_category_rel.category_id IS 'res.partner.category';
+COMMENT ON COLUMN res_partner_res_partner_category_rel.partner_id IS 'res.partner';
 
 CREATE TABLE res_users (
     tenant_id uuid NOT NULL,
@@ -502,7 +502,7 @@ CREATE INDEX res_currency__create_uid_index ON res_currency (tenant_id, create_u
 
 CREATE INDEX res_currency__write_uid_index ON res_currency (tenant_id, write_uid);
 
-CREATE INDEX res_groups_users_rel_gid_uid_idx ON res_groups_users_rel (tenant_id, gid, uid);
+CREATE INDEX res_groups_users_rel_uid_gid_idx ON res_groups_users_rel (tenant_id, uid, gid);
 
 CREATE INDEX res_partner__buyer_id_index ON res_partner (tenant_id, buyer_id);
 
@@ -528,7 +528,7 @@ CREATE INDEX res_partner__vat_index ON res_partner (tenant_id, vat);
 
 CREATE INDEX res_partner__write_uid_index ON res_partner (tenant_id, write_uid);
 
-CREATE INDEX res_partner_res_partner_category_rel_category_id_partner_id_idx ON res_partner_res_partner_category_rel (tenant_id, category_id, partner_id);
+CREATE INDEX res_partner_res_partner_category_rel_partner_id_category_id_idx ON res_partner_res_partner_category_rel (tenant_id, partner_id, category_id);
 
 CREATE INDEX res_users__company_id_index ON res_users (tenant_id, company_id);
 

@@ -321,15 +321,15 @@ COMMENT ON COLUMN stock_move_line_consume_rel.produce_line_id IS 'stock.move.lin
 
 CREATE TABLE stock_move_move_rel (
     tenant_id uuid NOT NULL,
-    move_orig_id uuid NOT NULL,
     move_dest_id uuid NOT NULL,
-    CONSTRAINT stock_move_move_rel_pkey PRIMARY KEY (tenant_id, move_orig_id, move_dest_id)
+    move_orig_id uuid NOT NULL,
+    CONSTRAINT stock_move_move_rel_pkey PRIMARY KEY (tenant_id, move_dest_id, move_orig_id)
 );
 
 COMMENT ON TABLE stock_move_move_rel IS 'Destination Moves (Odoo many2many stock.move.move_dest_ids)';
 COMMENT ON COLUMN stock_move_move_rel.tenant_id IS 'Tenant that owns the row';
-COMMENT ON COLUMN stock_move_move_rel.move_orig_id IS 'stock.move';
 COMMENT ON COLUMN stock_move_move_rel.move_dest_id IS 'stock.move';
+COMMENT ON COLUMN stock_move_move_rel.move_orig_id IS 'stock.move';
 
 CREATE TABLE stock_package_level (
     tenant_id uuid NOT NULL,
@@ -400,15 +400,15 @@ COMMENT ON COLUMN stock_package_type.write_uid IS 'Last Updated by';
 
 CREATE TABLE stock_package_type_stock_putaway_rule_rel (
     tenant_id uuid NOT NULL,
-    stock_putaway_rule_id uuid NOT NULL,
     stock_package_type_id uuid NOT NULL,
-    CONSTRAINT stock_package_type_stock_putaway_rule_rel_pkey PRIMARY KEY (tenant_id, stock_putaway_rule_id, stock_package_type_id)
+    stock_putaway_rule_id uuid NOT NULL,
+    CONSTRAINT stock_package_type_stock_putaway_rule_rel_pkey PRIMARY KEY (tenant_id, stock_package_type_id, stock_putaway_rule_id)
 );
 
 COMMENT ON TABLE stock_package_type_stock_putaway_rule_rel IS 'Package Type (Odoo many2many stock.putaway.rule.package_type_ids)';
 COMMENT ON COLUMN stock_package_type_stock_putaway_rule_rel.tenant_id IS 'Tenant that owns the row';
-COMMENT ON COLUMN stock_package_type_stock_putaway_rule_rel.stock_putaway_rule_id IS 'stock.putaway.rule';
 COMMENT ON COLUMN stock_package_type_stock_putaway_rule_rel.stock_package_type_id IS 'stock.package.type';
+COMMENT ON COLUMN stock_package_type_stock_putaway_rule_rel.stock_putaway_rule_id IS 'stock.putaway.rule';
 
 CREATE TABLE stock_picking (
     tenant_id uuid NOT NULL,
@@ -1166,7 +1166,7 @@ CREATE INDEX stock_move_line__write_uid_index ON stock_move_line (tenant_id, wri
 
 CREATE INDEX stock_move_line_consume_rel_produce_line_id_consume_line_id_idx ON stock_move_line_consume_rel (tenant_id, produce_line_id, consume_line_id);
 
-CREATE INDEX stock_move_move_rel_move_dest_id_move_orig_id_idx ON stock_move_move_rel (tenant_id, move_dest_id, move_orig_id);
+CREATE INDEX stock_move_move_rel_move_orig_id_move_dest_id_idx ON stock_move_move_rel (tenant_id, move_orig_id, move_dest_id);
 
 CREATE INDEX stock_package_level__company_id_index ON stock_package_level (tenant_id, company_id);
 
@@ -1186,7 +1186,7 @@ CREATE INDEX stock_package_type__create_uid_index ON stock_package_type (tenant_
 
 CREATE INDEX stock_package_type__write_uid_index ON stock_package_type (tenant_id, write_uid);
 
-CREATE INDEX stock_package_type_stock_putaway_rule_rel_stock_pack_21d047d725 ON stock_package_type_stock_putaway_rule_rel (tenant_id, stock_package_type_id, stock_putaway_rule_id);
+CREATE INDEX stock_package_type_stock_putaway_rule_rel_stock_puta_ba96bd82a6 ON stock_package_type_stock_putaway_rule_rel (tenant_id, stock_putaway_rule_id, stock_package_type_id);
 
 CREATE INDEX stock_picking__backorder_id_index ON stock_picking (tenant_id, backorder_id);
 

@@ -4,27 +4,27 @@
 
 CREATE TABLE account_tax_sale_order_line_rel (
     tenant_id uuid NOT NULL,
-    sale_order_line_id uuid NOT NULL,
     account_tax_id uuid NOT NULL,
-    CONSTRAINT account_tax_sale_order_line_rel_pkey PRIMARY KEY (tenant_id, sale_order_line_id, account_tax_id)
+    sale_order_line_id uuid NOT NULL,
+    CONSTRAINT account_tax_sale_order_line_rel_pkey PRIMARY KEY (tenant_id, account_tax_id, sale_order_line_id)
 );
 
 COMMENT ON TABLE account_tax_sale_order_line_rel IS 'Taxes (Odoo many2many sale.order.line.tax_id)';
 COMMENT ON COLUMN account_tax_sale_order_line_rel.tenant_id IS 'Tenant that owns the row';
-COMMENT ON COLUMN account_tax_sale_order_line_rel.sale_order_line_id IS 'sale.order.line';
 COMMENT ON COLUMN account_tax_sale_order_line_rel.account_tax_id IS 'account.tax';
+COMMENT ON COLUMN account_tax_sale_order_line_rel.sale_order_line_id IS 'sale.order.line';
 
 CREATE TABLE product_template_attribute_value_sale_order_line_rel (
     tenant_id uuid NOT NULL,
-    sale_order_line_id uuid NOT NULL,
     product_template_attribute_value_id uuid NOT NULL,
-    CONSTRAINT product_template_attribute_value_sale_order_line_rel_pkey PRIMARY KEY (tenant_id, sale_order_line_id, product_template_attribute_value_id)
+    sale_order_line_id uuid NOT NULL,
+    CONSTRAINT product_template_attribute_value_sale_order_line_rel_pkey PRIMARY KEY (tenant_id, product_template_attribute_value_id, sale_order_line_id)
 );
 
 COMMENT ON TABLE product_template_attribute_value_sale_order_line_rel IS 'Extra Values (Odoo many2many sale.order.line.product_no_variant_attribute_value_ids)';
 COMMENT ON COLUMN product_template_attribute_value_sale_order_line_rel.tenant_id IS 'Tenant that owns the row';
-COMMENT ON COLUMN product_template_attribute_value_sale_order_line_rel.sale_order_line_id IS 'sale.order.line';
 COMMENT ON COLUMN product_template_attribute_value_sale_order_line_rel.product_template_attribute_value_id IS 'product.template.attribute.value';
+COMMENT ON COLUMN product_template_attribute_value_sale_order_line_rel.sale_order_line_id IS 'sale.order.line';
 
 CREATE TABLE sale_order (
     tenant_id uuid NOT NULL,
@@ -222,9 +222,9 @@ COMMENT ON COLUMN sale_order_tag_rel.tenant_id IS 'Tenant that owns the row';
 COMMENT ON COLUMN sale_order_tag_rel.order_id IS 'sale.order';
 COMMENT ON COLUMN sale_order_tag_rel.tag_id IS 'crm.tag';
 
-CREATE INDEX account_tax_sale_order_line_rel_account_tax_id_sale__5c2702c2d0 ON account_tax_sale_order_line_rel (tenant_id, account_tax_id, sale_order_line_id);
+CREATE INDEX account_tax_sale_order_line_rel_sale_order_line_id_a_a3759f9cbc ON account_tax_sale_order_line_rel (tenant_id, sale_order_line_id, account_tax_id);
 
-CREATE INDEX product_template_attribute_value_sale_order_line_rel_f6957aab2c ON product_template_attribute_value_sale_order_line_rel (tenant_id, product_template_attribute_value_id, sale_order_line_id);
+CREATE INDEX product_template_attribute_value_sale_order_line_rel_8d1c86b553 ON product_template_attribute_value_sale_order_line_rel (tenant_id, sale_order_line_id, product_template_attribute_value_id);
 
 CREATE INDEX sale_order__analytic_account_id_index ON sale_order (tenant_id, analytic_account_id);
 

@@ -34,15 +34,15 @@
 
 CREATE TABLE account_account_tag_account_move_line_rel (
     tenant_id uuid NOT NULL,
-    account_move_line_id uuid NOT NULL,
     account_account_tag_id uuid NOT NULL,
-    CONSTRAINT account_account_tag_account_move_line_rel_pkey PRIMARY KEY (tenant_id, account_move_line_id, account_account_tag_id)
+    account_move_line_id uuid NOT NULL,
+    CONSTRAINT account_account_tag_account_move_line_rel_pkey PRIMARY KEY (tenant_id, account_account_tag_id, account_move_line_id)
 );
 
 COMMENT ON TABLE account_account_tag_account_move_line_rel IS 'Tags (Odoo many2many account.move.line.tax_tag_ids)';
 COMMENT ON COLUMN account_account_tag_account_move_line_rel.tenant_id IS 'Tenant that owns the row';
-COMMENT ON COLUMN account_account_tag_account_move_line_rel.account_move_line_id IS 'account.move.line';
 COMMENT ON COLUMN account_account_tag_account_move_line_rel.account_account_tag_id IS 'account.account.tag';
+COMMENT ON COLUMN account_account_tag_account_move_line_rel.account_move_line_id IS 'account.move.line';
 
 CREATE TABLE account_fiscal_position (
     tenant_id uuid NOT NULL,
@@ -200,15 +200,15 @@ COMMENT ON COLUMN account_journal.write_uid IS 'Last Updated by';
 
 CREATE TABLE account_journal_account_journal_group_rel (
     tenant_id uuid NOT NULL,
-    account_journal_id uuid NOT NULL,
     account_journal_group_id uuid NOT NULL,
-    CONSTRAINT account_journal_account_journal_group_rel_pkey PRIMARY KEY (tenant_id, account_journal_id, account_journal_group_id)
+    account_journal_id uuid NOT NULL,
+    CONSTRAINT account_journal_account_journal_group_rel_pkey PRIMARY KEY (tenant_id, account_journal_group_id, account_journal_id)
 );
 
 COMMENT ON TABLE account_journal_account_journal_group_rel IS 'Journal Groups (Odoo many2many account.journal.journal_group_ids)';
 COMMENT ON COLUMN account_journal_account_journal_group_rel.tenant_id IS 'Tenant that owns the row';
-COMMENT ON COLUMN account_journal_account_journal_group_rel.account_journal_id IS 'account.journal';
 COMMENT ON COLUMN account_journal_account_journal_group_rel.account_journal_group_id IS 'account.journal.group';
+COMMENT ON COLUMN account_journal_account_journal_group_rel.account_journal_id IS 'account.journal';
 
 CREATE TABLE account_move (
     tenant_id uuid NOT NULL,
@@ -590,27 +590,27 @@ COMMENT ON COLUMN account_tax.write_uid IS 'Last Updated by';
 
 CREATE TABLE account_tax_filiation_rel (
     tenant_id uuid NOT NULL,
-    parent_tax uuid NOT NULL,
     child_tax uuid NOT NULL,
-    CONSTRAINT account_tax_filiation_rel_pkey PRIMARY KEY (tenant_id, parent_tax, child_tax)
+    parent_tax uuid NOT NULL,
+    CONSTRAINT account_tax_filiation_rel_pkey PRIMARY KEY (tenant_id, child_tax, parent_tax)
 );
 
 COMMENT ON TABLE account_tax_filiation_rel IS 'Children Taxes (Odoo many2many account.tax.children_tax_ids)';
 COMMENT ON COLUMN account_tax_filiation_rel.tenant_id IS 'Tenant that owns the row';
-COMMENT ON COLUMN account_tax_filiation_rel.parent_tax IS 'account.tax';
 COMMENT ON COLUMN account_tax_filiation_rel.child_tax IS 'account.tax';
+COMMENT ON COLUMN account_tax_filiation_rel.parent_tax IS 'account.tax';
 
 CREATE TABLE journal_account_control_rel (
     tenant_id uuid NOT NULL,
-    journal_id uuid NOT NULL,
     account_id uuid NOT NULL,
-    CONSTRAINT journal_account_control_rel_pkey PRIMARY KEY (tenant_id, journal_id, account_id)
+    journal_id uuid NOT NULL,
+    CONSTRAINT journal_account_control_rel_pkey PRIMARY KEY (tenant_id, account_id, journal_id)
 );
 
 COMMENT ON TABLE journal_account_control_rel IS 'Allowed accounts (Odoo many2many account.journal.account_control_ids)';
 COMMENT ON COLUMN journal_account_control_rel.tenant_id IS 'Tenant that owns the row';
-COMMENT ON COLUMN journal_account_control_rel.journal_id IS 'account.journal';
 COMMENT ON COLUMN journal_account_control_rel.account_id IS 'account.account';
+COMMENT ON COLUMN journal_account_control_rel.journal_id IS 'account.journal';
 
 CREATE TABLE sale_order_line_invoice_rel (
     tenant_id uuid NOT NULL,
@@ -624,7 +624,7 @@ COMMENT ON COLUMN sale_order_line_invoice_rel.tenant_id IS 'Tenant that owns the
 COMMENT ON COLUMN sale_order_line_invoice_rel.invoice_line_id IS 'account.move.line';
 COMMENT ON COLUMN sale_order_line_invoice_rel.order_line_id IS 'sale.order.line';
 
-CREATE INDEX account_account_tag_account_move_line_rel_account_ac_c1e1c097be ON account_account_tag_account_move_line_rel (tenant_id, account_account_tag_id, account_move_line_id);
+CREATE INDEX account_account_tag_account_move_line_rel_account_mo_c255c68e16 ON account_account_tag_account_move_line_rel (tenant_id, account_move_line_id, account_account_tag_id);
 
 CREATE INDEX account_fiscal_position__company_id_index ON account_fiscal_position (tenant_id, company_id);
 
@@ -652,7 +652,7 @@ CREATE INDEX account_journal__secure_sequence_id_index ON account_journal (tenan
 
 CREATE INDEX account_journal__write_uid_index ON account_journal (tenant_id, write_uid);
 
-CREATE INDEX account_journal_account_journal_group_rel_account_jo_08c9297b8b ON account_journal_account_journal_group_rel (tenant_id, account_journal_group_id, account_journal_id);
+CREATE INDEX account_journal_account_journal_group_rel_account_jo_4747300eac ON account_journal_account_journal_group_rel (tenant_id, account_journal_id, account_journal_group_id);
 
 CREATE INDEX account_move__auto_post_origin_id_index ON account_move (tenant_id, auto_post_origin_id);
 
@@ -772,9 +772,9 @@ CREATE INDEX account_tax__create_uid_index ON account_tax (tenant_id, create_uid
 
 CREATE INDEX account_tax__write_uid_index ON account_tax (tenant_id, write_uid);
 
-CREATE INDEX account_tax_filiation_rel_child_tax_parent_tax_idx ON account_tax_filiation_rel (tenant_id, child_tax, parent_tax);
+CREATE INDEX account_tax_filiation_rel_parent_tax_child_tax_idx ON account_tax_filiation_rel (tenant_id, parent_tax, child_tax);
 
-CREATE INDEX journal_account_control_rel_account_id_journal_id_idx ON journal_account_control_rel (tenant_id, account_id, journal_id);
+CREATE INDEX journal_account_control_rel_journal_id_account_id_idx ON journal_account_control_rel (tenant_id, journal_id, account_id);
 
 CREATE INDEX sale_order_line_invoice_rel_order_line_id_invoice_line_id_idx ON sale_order_line_invoice_rel (tenant_id, order_line_id, invoice_line_id);
 

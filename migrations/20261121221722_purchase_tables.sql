@@ -4,27 +4,27 @@
 
 CREATE TABLE account_move_purchase_order_rel (
     tenant_id uuid NOT NULL,
-    purchase_order_id uuid NOT NULL,
     account_move_id uuid NOT NULL,
-    CONSTRAINT account_move_purchase_order_rel_pkey PRIMARY KEY (tenant_id, purchase_order_id, account_move_id)
+    purchase_order_id uuid NOT NULL,
+    CONSTRAINT account_move_purchase_order_rel_pkey PRIMARY KEY (tenant_id, account_move_id, purchase_order_id)
 );
 
 COMMENT ON TABLE account_move_purchase_order_rel IS 'Bills (Odoo many2many purchase.order.invoice_ids)';
 COMMENT ON COLUMN account_move_purchase_order_rel.tenant_id IS 'Tenant that owns the row';
-COMMENT ON COLUMN account_move_purchase_order_rel.purchase_order_id IS 'purchase.order';
 COMMENT ON COLUMN account_move_purchase_order_rel.account_move_id IS 'account.move';
+COMMENT ON COLUMN account_move_purchase_order_rel.purchase_order_id IS 'purchase.order';
 
 CREATE TABLE account_tax_purchase_order_line_rel (
     tenant_id uuid NOT NULL,
-    purchase_order_line_id uuid NOT NULL,
     account_tax_id uuid NOT NULL,
-    CONSTRAINT account_tax_purchase_order_line_rel_pkey PRIMARY KEY (tenant_id, purchase_order_line_id, account_tax_id)
+    purchase_order_line_id uuid NOT NULL,
+    CONSTRAINT account_tax_purchase_order_line_rel_pkey PRIMARY KEY (tenant_id, account_tax_id, purchase_order_line_id)
 );
 
 COMMENT ON TABLE account_tax_purchase_order_line_rel IS 'Taxes (Odoo many2many purchase.order.line.taxes_id)';
 COMMENT ON COLUMN account_tax_purchase_order_line_rel.tenant_id IS 'Tenant that owns the row';
-COMMENT ON COLUMN account_tax_purchase_order_line_rel.purchase_order_line_id IS 'purchase.order.line';
 COMMENT ON COLUMN account_tax_purchase_order_line_rel.account_tax_id IS 'account.tax';
+COMMENT ON COLUMN account_tax_purchase_order_line_rel.purchase_order_line_id IS 'purchase.order.line';
 
 CREATE TABLE purchase_order (
     tenant_id uuid NOT NULL,
@@ -175,9 +175,9 @@ COMMENT ON COLUMN purchase_order_line.state IS 'Status';
 COMMENT ON COLUMN purchase_order_line.write_date IS 'Last Updated on';
 COMMENT ON COLUMN purchase_order_line.write_uid IS 'Last Updated by';
 
-CREATE INDEX account_move_purchase_order_rel_account_move_id_purc_cb3f203a9f ON account_move_purchase_order_rel (tenant_id, account_move_id, purchase_order_id);
+CREATE INDEX account_move_purchase_order_rel_purchase_order_id_ac_abaa428497 ON account_move_purchase_order_rel (tenant_id, purchase_order_id, account_move_id);
 
-CREATE INDEX account_tax_purchase_order_line_rel_account_tax_id_p_f6f0e0a399 ON account_tax_purchase_order_line_rel (tenant_id, account_tax_id, purchase_order_line_id);
+CREATE INDEX account_tax_purchase_order_line_rel_purchase_order_l_de57a00c0a ON account_tax_purchase_order_line_rel (tenant_id, purchase_order_line_id, account_tax_id);
 
 CREATE INDEX purchase_order__company_id_index ON purchase_order (tenant_id, company_id);
 

@@ -273,13 +273,13 @@ ALTER TABLE account_move_line_account_tax_rel
     ON DELETE CASCADE;
 
 ALTER TABLE account_move_purchase_order_rel
-    ADD CONSTRAINT account_move_purchase_order_rel_purchase_order_id_fkey FOREIGN KEY (tenant_id, purchase_order_id)
-    REFERENCES purchase_order (tenant_id, id)
+    ADD CONSTRAINT account_move_purchase_order_rel_account_move_id_fkey FOREIGN KEY (tenant_id, account_move_id)
+    REFERENCES account_move (tenant_id, id)
     ON DELETE CASCADE;
 
 ALTER TABLE account_move_purchase_order_rel
-    ADD CONSTRAINT account_move_purchase_order_rel_account_move_id_fkey FOREIGN KEY (tenant_id, account_move_id)
-    REFERENCES account_move (tenant_id, id)
+    ADD CONSTRAINT account_move_purchase_order_rel_purchase_order_id_fkey FOREIGN KEY (tenant_id, purchase_order_id)
+    REFERENCES purchase_order (tenant_id, id)
     ON DELETE CASCADE;
 
 ALTER TABLE account_payment_term
@@ -313,12 +313,17 @@ ALTER TABLE account_tax
     ON DELETE SET NULL (write_uid);
 
 ALTER TABLE account_tax_filiation_rel
-    ADD CONSTRAINT account_tax_filiation_rel_parent_tax_fkey FOREIGN KEY (tenant_id, parent_tax)
+    ADD CONSTRAINT account_tax_filiation_rel_child_tax_fkey FOREIGN KEY (tenant_id, child_tax)
     REFERENCES account_tax (tenant_id, id)
     ON DELETE CASCADE;
 
 ALTER TABLE account_tax_filiation_rel
-    ADD CONSTRAINT account_tax_filiation_rel_child_tax_fkey FOREIGN KEY (tenant_id, child_tax)
+    ADD CONSTRAINT account_tax_filiation_rel_parent_tax_fkey FOREIGN KEY (tenant_id, parent_tax)
+    REFERENCES account_tax (tenant_id, id)
+    ON DELETE CASCADE;
+
+ALTER TABLE account_tax_purchase_order_line_rel
+    ADD CONSTRAINT account_tax_purchase_order_line_rel_account_tax_id_fkey FOREIGN KEY (tenant_id, account_tax_id)
     REFERENCES account_tax (tenant_id, id)
     ON DELETE CASCADE;
 
@@ -327,19 +332,14 @@ ALTER TABLE account_tax_purchase_order_line_rel
     REFERENCES purchase_order_line (tenant_id, id)
     ON DELETE CASCADE;
 
-ALTER TABLE account_tax_purchase_order_line_rel
-    ADD CONSTRAINT account_tax_purchase_order_line_rel_account_tax_id_fkey FOREIGN KEY (tenant_id, account_tax_id)
+ALTER TABLE account_tax_sale_order_line_rel
+    ADD CONSTRAINT account_tax_sale_order_line_rel_account_tax_id_fkey FOREIGN KEY (tenant_id, account_tax_id)
     REFERENCES account_tax (tenant_id, id)
     ON DELETE CASCADE;
 
 ALTER TABLE account_tax_sale_order_line_rel
     ADD CONSTRAINT account_tax_sale_order_line_rel_sale_order_line_id_fkey FOREIGN KEY (tenant_id, sale_order_line_id)
     REFERENCES sale_order_line (tenant_id, id)
-    ON DELETE CASCADE;
-
-ALTER TABLE account_tax_sale_order_line_rel
-    ADD CONSTRAINT account_tax_sale_order_line_rel_account_tax_id_fkey FOREIGN KEY (tenant_id, account_tax_id)
-    REFERENCES account_tax (tenant_id, id)
     ON DELETE CASCADE;
 
 ALTER TABLE crm_tag
@@ -373,13 +373,13 @@ ALTER TABLE crm_team
     ON DELETE SET NULL (write_uid);
 
 ALTER TABLE email_template_attachment_rel
-    ADD CONSTRAINT email_template_attachment_rel_email_template_id_fkey FOREIGN KEY (tenant_id, email_template_id)
-    REFERENCES mail_template (tenant_id, id)
+    ADD CONSTRAINT email_template_attachment_rel_attachment_id_fkey FOREIGN KEY (tenant_id, attachment_id)
+    REFERENCES ir_attachment (tenant_id, id)
     ON DELETE CASCADE;
 
 ALTER TABLE email_template_attachment_rel
-    ADD CONSTRAINT email_template_attachment_rel_attachment_id_fkey FOREIGN KEY (tenant_id, attachment_id)
-    REFERENCES ir_attachment (tenant_id, id)
+    ADD CONSTRAINT email_template_attachment_rel_email_template_id_fkey FOREIGN KEY (tenant_id, email_template_id)
+    REFERENCES mail_template (tenant_id, id)
     ON DELETE CASCADE;
 
 ALTER TABLE ir_attachment
@@ -873,13 +873,13 @@ ALTER TABLE product_template_attribute_value
     ON DELETE SET NULL (write_uid);
 
 ALTER TABLE product_template_attribute_value_sale_order_line_rel
-    ADD CONSTRAINT product_template_attribute_value_sale_order_line_rel_7b7438bdc5 FOREIGN KEY (tenant_id, sale_order_line_id)
-    REFERENCES sale_order_line (tenant_id, id)
+    ADD CONSTRAINT product_template_attribute_value_sale_order_line_rel_4fd59c95a8 FOREIGN KEY (tenant_id, product_template_attribute_value_id)
+    REFERENCES product_template_attribute_value (tenant_id, id)
     ON DELETE CASCADE;
 
 ALTER TABLE product_template_attribute_value_sale_order_line_rel
-    ADD CONSTRAINT product_template_attribute_value_sale_order_line_rel_4fd59c95a8 FOREIGN KEY (tenant_id, product_template_attribute_value_id)
-    REFERENCES product_template_attribute_value (tenant_id, id)
+    ADD CONSTRAINT product_template_attribute_value_sale_order_line_rel_7b7438bdc5 FOREIGN KEY (tenant_id, sale_order_line_id)
+    REFERENCES sale_order_line (tenant_id, id)
     ON DELETE CASCADE;
 
 ALTER TABLE product_variant_combination
@@ -1418,13 +1418,13 @@ ALTER TABLE sale_order_template_option
     ON DELETE SET NULL (write_uid);
 
 ALTER TABLE sale_order_transaction_rel
-    ADD CONSTRAINT sale_order_transaction_rel_transaction_id_fkey FOREIGN KEY (tenant_id, transaction_id)
-    REFERENCES payment_transaction (tenant_id, id)
+    ADD CONSTRAINT sale_order_transaction_rel_sale_order_id_fkey FOREIGN KEY (tenant_id, sale_order_id)
+    REFERENCES sale_order (tenant_id, id)
     ON DELETE CASCADE;
 
 ALTER TABLE sale_order_transaction_rel
-    ADD CONSTRAINT sale_order_transaction_rel_sale_order_id_fkey FOREIGN KEY (tenant_id, sale_order_id)
-    REFERENCES sale_order (tenant_id, id)
+    ADD CONSTRAINT sale_order_transaction_rel_transaction_id_fkey FOREIGN KEY (tenant_id, transaction_id)
+    REFERENCES payment_transaction (tenant_id, id)
     ON DELETE CASCADE;
 
 ALTER TABLE stock_location
@@ -1668,12 +1668,12 @@ ALTER TABLE stock_move_line_consume_rel
     ON DELETE CASCADE;
 
 ALTER TABLE stock_move_move_rel
-    ADD CONSTRAINT stock_move_move_rel_move_orig_id_fkey FOREIGN KEY (tenant_id, move_orig_id)
+    ADD CONSTRAINT stock_move_move_rel_move_dest_id_fkey FOREIGN KEY (tenant_id, move_dest_id)
     REFERENCES stock_move (tenant_id, id)
     ON DELETE CASCADE;
 
 ALTER TABLE stock_move_move_rel
-    ADD CONSTRAINT stock_move_move_rel_move_dest_id_fkey FOREIGN KEY (tenant_id, move_dest_id)
+    ADD CONSTRAINT stock_move_move_rel_move_orig_id_fkey FOREIGN KEY (tenant_id, move_orig_id)
     REFERENCES stock_move (tenant_id, id)
     ON DELETE CASCADE;
 
@@ -1723,13 +1723,13 @@ ALTER TABLE stock_package_type
     ON DELETE SET NULL (write_uid);
 
 ALTER TABLE stock_package_type_stock_putaway_rule_rel
-    ADD CONSTRAINT stock_package_type_stock_putaway_rule_rel_stock_puta_d51f8f102b FOREIGN KEY (tenant_id, stock_putaway_rule_id)
-    REFERENCES stock_putaway_rule (tenant_id, id)
+    ADD CONSTRAINT stock_package_type_stock_putaway_rule_rel_stock_pack_e433d322c1 FOREIGN KEY (tenant_id, stock_package_type_id)
+    REFERENCES stock_package_type (tenant_id, id)
     ON DELETE CASCADE;
 
 ALTER TABLE stock_package_type_stock_putaway_rule_rel
-    ADD CONSTRAINT stock_package_type_stock_putaway_rule_rel_stock_pack_e433d322c1 FOREIGN KEY (tenant_id, stock_package_type_id)
-    REFERENCES stock_package_type (tenant_id, id)
+    ADD CONSTRAINT stock_package_type_stock_putaway_rule_rel_stock_puta_d51f8f102b FOREIGN KEY (tenant_id, stock_putaway_rule_id)
+    REFERENCES stock_putaway_rule (tenant_id, id)
     ON DELETE CASCADE;
 
 ALTER TABLE stock_picking

@@ -9,15 +9,15 @@
 
 CREATE TABLE email_template_attachment_rel (
     tenant_id uuid NOT NULL,
-    email_template_id uuid NOT NULL,
     attachment_id uuid NOT NULL,
-    CONSTRAINT email_template_attachment_rel_pkey PRIMARY KEY (tenant_id, email_template_id, attachment_id)
+    email_template_id uuid NOT NULL,
+    CONSTRAINT email_template_attachment_rel_pkey PRIMARY KEY (tenant_id, attachment_id, email_template_id)
 );
 
 COMMENT ON TABLE email_template_attachment_rel IS 'Attachments (Odoo many2many mail.template.attachment_ids)';
 COMMENT ON COLUMN email_template_attachment_rel.tenant_id IS 'Tenant that owns the row';
-COMMENT ON COLUMN email_template_attachment_rel.email_template_id IS 'mail.template';
 COMMENT ON COLUMN email_template_attachment_rel.attachment_id IS 'ir.attachment';
+COMMENT ON COLUMN email_template_attachment_rel.email_template_id IS 'mail.template';
 
 CREATE TABLE mail_template (
     tenant_id uuid NOT NULL,
@@ -81,17 +81,17 @@ COMMENT ON COLUMN mail_template.write_uid IS 'Last Updated by';
 
 CREATE TABLE mail_template_ir_actions_report_rel (
     tenant_id uuid NOT NULL,
-    mail_template_id uuid NOT NULL,
     ir_actions_report_id uuid NOT NULL,
-    CONSTRAINT mail_template_ir_actions_report_rel_pkey PRIMARY KEY (tenant_id, mail_template_id, ir_actions_report_id)
+    mail_template_id uuid NOT NULL,
+    CONSTRAINT mail_template_ir_actions_report_rel_pkey PRIMARY KEY (tenant_id, ir_actions_report_id, mail_template_id)
 );
 
 COMMENT ON TABLE mail_template_ir_actions_report_rel IS 'Dynamic Reports (Odoo many2many mail.template.report_template_ids)';
 COMMENT ON COLUMN mail_template_ir_actions_report_rel.tenant_id IS 'Tenant that owns the row';
-COMMENT ON COLUMN mail_template_ir_actions_report_rel.mail_template_id IS 'mail.template';
 COMMENT ON COLUMN mail_template_ir_actions_report_rel.ir_actions_report_id IS 'ir.actions.report';
+COMMENT ON COLUMN mail_template_ir_actions_report_rel.mail_template_id IS 'mail.template';
 
-CREATE INDEX email_template_attachment_rel_attachment_id_email_te_03aee912c3 ON email_template_attachment_rel (tenant_id, attachment_id, email_template_id);
+CREATE INDEX email_template_attachment_rel_email_template_id_atta_ee63e6a02d ON email_template_attachment_rel (tenant_id, email_template_id, attachment_id);
 
 CREATE INDEX mail_template__create_uid_index ON mail_template (tenant_id, create_uid);
 
@@ -101,7 +101,7 @@ CREATE INDEX mail_template__user_id_index ON mail_template (tenant_id, user_id);
 
 CREATE INDEX mail_template__write_uid_index ON mail_template (tenant_id, write_uid);
 
-CREATE INDEX mail_template_ir_actions_report_rel_ir_actions_repor_fdd0f010d4 ON mail_template_ir_actions_report_rel (tenant_id, ir_actions_report_id, mail_template_id);
+CREATE INDEX mail_template_ir_actions_report_rel_mail_template_id_127e5b2c7d ON mail_template_ir_actions_report_rel (tenant_id, mail_template_id, ir_actions_report_id);
 
 ALTER TABLE email_template_attachment_rel ENABLE ROW LEVEL SECURITY;
 

@@ -86,15 +86,15 @@ COMMENT ON COLUMN utm_source.write_uid IS 'Last Updated by';
 
 CREATE TABLE utm_tag_rel (
     tenant_id uuid NOT NULL,
-    tag_id uuid NOT NULL,
     campaign_id uuid NOT NULL,
-    CONSTRAINT utm_tag_rel_pkey PRIMARY KEY (tenant_id, tag_id, campaign_id)
+    tag_id uuid NOT NULL,
+    CONSTRAINT utm_tag_rel_pkey PRIMARY KEY (tenant_id, campaign_id, tag_id)
 );
 
 COMMENT ON TABLE utm_tag_rel IS 'Tags (Odoo many2many utm.campaign.tag_ids)';
 COMMENT ON COLUMN utm_tag_rel.tenant_id IS 'Tenant that owns the row';
-COMMENT ON COLUMN utm_tag_rel.tag_id IS 'utm.campaign';
 COMMENT ON COLUMN utm_tag_rel.campaign_id IS 'utm.tag';
+COMMENT ON COLUMN utm_tag_rel.tag_id IS 'utm.campaign';
 
 CREATE INDEX utm_campaign__company_id_index ON utm_campaign (tenant_id, company_id);
 
@@ -112,7 +112,7 @@ CREATE INDEX utm_source__create_uid_index ON utm_source (tenant_id, create_uid);
 
 CREATE INDEX utm_source__write_uid_index ON utm_source (tenant_id, write_uid);
 
-CREATE INDEX utm_tag_rel_campaign_id_tag_id_idx ON utm_tag_rel (tenant_id, campaign_id, tag_id);
+CREATE INDEX utm_tag_rel_tag_id_campaign_id_idx ON utm_tag_rel (tenant_id, tag_id, campaign_id);
 
 ALTER TABLE utm_campaign ENABLE ROW LEVEL SECURITY;
 

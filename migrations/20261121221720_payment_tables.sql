@@ -94,15 +94,15 @@ COMMENT ON COLUMN payment_transaction.write_uid IS 'Last Updated by';
 
 CREATE TABLE sale_order_transaction_rel (
     tenant_id uuid NOT NULL,
-    transaction_id uuid NOT NULL,
     sale_order_id uuid NOT NULL,
-    CONSTRAINT sale_order_transaction_rel_pkey PRIMARY KEY (tenant_id, transaction_id, sale_order_id)
+    transaction_id uuid NOT NULL,
+    CONSTRAINT sale_order_transaction_rel_pkey PRIMARY KEY (tenant_id, sale_order_id, transaction_id)
 );
 
 COMMENT ON TABLE sale_order_transaction_rel IS 'Sales Orders (Odoo many2many payment.transaction.sale_order_ids)';
 COMMENT ON COLUMN sale_order_transaction_rel.tenant_id IS 'Tenant that owns the row';
-COMMENT ON COLUMN sale_order_transaction_rel.transaction_id IS 'payment.transaction';
 COMMENT ON COLUMN sale_order_transaction_rel.sale_order_id IS 'sale.order';
+COMMENT ON COLUMN sale_order_transaction_rel.transaction_id IS 'payment.transaction';
 
 CREATE INDEX payment_transaction__company_id_index ON payment_transaction (tenant_id, company_id);
 
@@ -120,7 +120,7 @@ CREATE INDEX payment_transaction__state_index ON payment_transaction (tenant_id,
 
 CREATE INDEX payment_transaction__write_uid_index ON payment_transaction (tenant_id, write_uid);
 
-CREATE INDEX sale_order_transaction_rel_sale_order_id_transaction_id_idx ON sale_order_transaction_rel (tenant_id, sale_order_id, transaction_id);
+CREATE INDEX sale_order_transaction_rel_transaction_id_sale_order_id_idx ON sale_order_transaction_rel (tenant_id, transaction_id, sale_order_id);
 
 ALTER TABLE payment_transaction ENABLE ROW LEVEL SECURITY;
 

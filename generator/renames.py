@@ -1,0 +1,128 @@
+"""Rename hints (``fbs-renames.toml``): tell the diff that a model or field was renamed, so the
+migration renames the table or column and keeps its data instead of dropping and re-adding it.
+
+    [[model]]              # a renamed model: its table (and its many2many tables) are renamed
+    old = "x.old_name"
+    new = "x.new_name"
+
+    [[field]]              # a renamed field: its column is renamed
+    model = "sale.order"   # the model's name in the new snapshot
+    old = "old_field"
+    new = "new_field"
+
+    [[unrelated]]          # not a rename: old is dropped (needs --allow-destructive), new is added
+    model = "sale.order"
+    old = "a"
+    new = "b"
+
+A hint that is already applied (the old snapshot has the new name and not the old one) is skipped,
+so hints can stay in the file; a hint naming something neither snapshot has is an error.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.errors import UsageError
+from generator.model import Snapshot
+
+DEFAULT_FILE = "fbs-renames.toml"
+
+
+@dataclass(frozen=True)
+class Renames:
+    models: tuple[tuple[str, str], ...] = ()  # (old model, new model)
+    fields: tuple[tuple[str, str, str], ...] = ()  # (new model, old field, new field)
+    unrelated: tuple[tuple[str, str, str], ...] = ()  # (model, old field, new field): confirmed not a rename
+    source: str = ""
+
+    def model_map(self) -> dict[str, str]:
+        return dict(self.models)
+
+
+def parse(data: dict, source: str) -> Renames:
+    known = {"model", "field", "unrelated"}
+    for key in data:
+        if key not in known:
+            raise UsageError(f"{source}: unknown section {key!r} (known: model, field, unrelated)")
+    out: dict[str, list] = {"model": [], "field": [], "unrelated": []}
+    for section in known:
+        for i, entry in enumerate(data.get(section, [])):
+            where = f"{source}: {section}[{i}]"
+            keys = ("old", "new") if section == "model" else ("model", "old", "new")
+            for k in keys:
+                if not isinstance(entry.get(k), str) or not entry.get(k):
+                    raise UsageError(f"{where}: missing text key {k!r}")
+            out[section].append(tuple(entry[k] for k in keys))
+    return Renames(tuple(out["model"]), tuple(out["field"]), tuple(out["unrelated"]), source)
+
+
+def load(path: str | Path | None) -> Renames:
+    if path is None:
+        if not Path(DEFAULT_FILE).exists():
+            return Renames()
+        path = DEFAULT_FILE
+    p = Path(path)
+    try:
+        return parse(tomllib.loads(p.read_text("utf-8")), str(p))
+    except FileNotFoundError:
+        raise UsageError(f"renames file {p} not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{p}: not valid TOML: {exc}") from None
+
+
+def resolve(renames: Renames, old: Snapshot, new: Snapshot) -> tuple[Renames, list[str]]:
+    """Keep the hints that apply to (old, new); skip the ones already applied; refuse the others."""
+    notes: list[str] = []
+    models, fields, unrelated = [], [], []
+    where = renames.source or "renames"
+    for o, n in renames.models:
+        if o in old.model_map and n in new.model_map and n not in old.model_map:
+            models.append((o, n))
+        elif n in old.model_map and o not in old.model_map:
+            notes.append(f"{where}: model rename {o} -> {n} is already applied; skipped")
+        else:
+            raise UsageError(
+                f"{where}: model rename {o} -> {n} names models that do not exist "
+                f"(the previous snapshot needs {o!r}, the new one {n!r})"
+            )
+    back = {n: o for o, n in models}
+    for section, target in (("field", fields), ("unrelated", unrelated)):
+        for model, o, n in getattr(renames, section if section == "unrelated" else "fields"):
+            old_model = old.model_map.get(back.get(model, model))
+            new_model = new.model_map.get(model)
+            if new_model is None:
+                raise UsageError(f"{where}: {section} hint names model {model!r}, which the new snapshot does not have")
+            if old_model is not None and o in old_model.field_map and n in new_model.field_map \
+                    and n not in old_model.field_map:
+                target.append((model, o, n))
+            elif old_model is not None and n in old_model.field_map and o not in old_model.field_map:
+                notes.append(f"{where}: {section} hint {model}.{o} -> {n} is already applied; skipped")
+            else:
+                raise UsageError(
+                    f"{where}: {section} hint {model}.{o} -> {n} names fields that do not exist "
+                    f"(the previous snapshot needs {o!r}, the new one {n!r})"
+                )
+    return Renames(tuple(models), tuple(fields), tuple(unrelated), renames.source), notes
+
+
+def possible_renames(old: Snapshot, new: Snapshot, renames: Renames) -> list[tuple[str, str, str]]:
+    """(model, disappeared field, appeared field) pairs of the same type that no hint explains."""
+    back = {n: o for o, n in renames.models}
+    told = {(m, o, n) for m, o, n in renames.fields + renames.unrelated}
+    renamed_old = {(m, o) for m, o, _ in renames.fields + renames.unrelated}
+    renamed_new = {(m, n) for m, _, n in renames.fields + renames.unrelated}
+    out = []
+    for model in new.models:
+        previous = old.model_map.get(back.get(model.name, model.name))
+        if previous is None:
+            continue
+        gone = [f for f in previous.fields if f.name not in model.field_map and (model.name, f.name) not in renamed_old]
+        came = [f for f in model.fields if f.name not in previous.field_map and (model.name, f.name) not in renamed_new]
+        for g in gone:
+            for c in came:
+                if (g.type, g.relation) == (c.type, c.relation) and (model.name, g.name, c.name) not in told:
+                    out.append((model.name, g.name, c.name))
+    return out
