@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install generate test bench snapshot clean
+.PHONY: install generate test lint bench snapshot clean
 
 install: $(STAMP)
 
@@ -25,6 +25,10 @@ generate: install
 ## test: the whole test suite against a real PostgreSQL (DATABASE_URL / PG* variables, default 127.0.0.1:5432)
 test: install
 	$(BIN)/pytest -q
+
+## lint: semantic checks + generate --check + sqlfluff + squawk over migrations/
+lint: install
+	$(BIN)/fbs-schema lint
 
 ## bench: benchmarks (not timed tests); writes bench/results.md and bench/results.json
 bench: install

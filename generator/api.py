@@ -14,6 +14,7 @@ from generator import diff as diff_mod
 from generator import ops, render, rules, tenant
 from generator import snapshot as snapshots
 from generator.capture import catalog, database, scope as scoping, xmlrpc
+from generator import lint as lint_mod
 from generator import renames as renames_mod
 from generator.errors import DestructiveChange, PossibleRename, SnapshotError, UsageError
 from generator.model import Snapshot
@@ -213,25 +214,25 @@ def generate(new: Snapshot, options: GenerateOptions = GenerateOptions(), progre
             "Give --allow-destructive to emit it anyway (under a loud header), or add rename hints if these are renames."
         )
     info = SnapshotInfo(sha, new.odoo_version, new.modules)
-    start = options.timestamp or _now()
-    existing = existing_migrations(folder)
-    after = existing[-1][0] if existing else None
     if previous.models:
         groups = [("schema update", operations)]
     else:
         groups = render.group_initial(operations, new_schema)
-    stamps = render.versions(start, len(groups), after)
+    plans = [plan for description, group in groups for plan in render.lock_safe(description, group)]
+    existing = existing_migrations(folder)
+    stamps = render.versions(options.timestamp or _now(), len(plans), existing[-1][0] if existing else None)
+    timeouts = render.Timeouts(current_rules.lock_timeout, current_rules.statement_timeout)
     files: list[MigrationFile] = []
-    for (description, group), version in zip(groups, stamps):
-        external = render.external_of(group, new_schema)
+    for plan, version in zip(plans, stamps):
+        common = dict(description=plan.description, version=version, snapshot=info,
+                      no_transaction=plan.no_transaction, timeouts=timeouts)
+        external = render.external_of(list(plan.operations), new_schema)
         if not options.reversible:
-            files.append(render.render_file(group, description=description, version=version, snapshot=info,
-                                            external=external))
+            files.append(render.render_file(list(plan.operations), external=external, **common))
             continue
-        files.append(render.render_file(group, description=description, version=version, snapshot=info,
-                                        external=external, suffix=".up.sql"))
-        files.append(render.render_file(diff_mod.reverse(group), description=description, version=version,
-                                        snapshot=info, suffix=".down.sql", down_of=version))
+        files.append(render.render_file(list(plan.operations), external=external, suffix=".up.sql", **common))
+        files.append(render.render_file(diff_mod.reverse(list(plan.operations)), suffix=".down.sql",
+                                        down_of=version, **common))
     files = tuple(files)
     external = render.external_of(operations, new_schema)
     if options.dry_run:
@@ -275,3 +276,44 @@ def verify(options: runner_apply.RunOptions) -> list[runner_verify.Difference]:
 
 def baseline(options: runner_apply.RunOptions, progress: Progress = Silent()) -> list[runner_apply.Step]:
     return runner_apply.baseline(options, progress, lambda: verify(options))
+
+
+# ---------------------------------------------------------------------------------------------
+# lint
+
+@dataclass(frozen=True)
+class LintResult:
+    findings: tuple[lint_mod.Finding, ...]
+    up_to_date: bool | None  # None: not checked
+    pending: int
+    sqlfluff: tuple[int, str] | None
+    squawk: tuple[int, str] | None
+
+    @property
+    def ok(self) -> bool:
+        return (not self.findings and self.up_to_date is not False
+                and (self.sqlfluff is None or self.sqlfluff[0] == 0) and (self.squawk is None or self.squawk[0] == 0))
+
+
+def lint(migrations_dir: Path, snapshot_path: str | None = None, *, check_up_to_date: bool = True,
+         sqlfluff: bool = True, squawk: bool = True, rules_path: str | None = None,
+         progress: Progress = Silent()) -> LintResult:
+    progress.step(f"semantic checks of {migrations_dir}")
+    findings = tuple(lint_mod.semantic(migrations_dir))
+    up_to_date, pending = None, 0
+    if check_up_to_date:
+        new = snapshots.load(snapshot_path or str(BUNDLED_SNAPSHOT))
+        result = generate(new, GenerateOptions(migrations_dir=migrations_dir, check=True, rules_path=rules_path))
+        up_to_date, pending = result.status == "no changes", len(result.operations)
+    paths = [p for _, p in existing_migrations(migrations_dir)]
+    fluff = squawked = None
+    try:
+        if sqlfluff:
+            progress.step("sqlfluff")
+            fluff = lint_mod.run_sqlfluff(migrations_dir)
+        if squawk:
+            progress.step("squawk")
+            squawked = lint_mod.run_squawk(paths)
+    except FileNotFoundError as exc:
+        raise UsageError(f"{exc.args[0]} is not installed (make install puts it in .venv)") from None
+    return LintResult(findings, up_to_date, pending, fluff, squawked)

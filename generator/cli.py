@@ -321,6 +321,40 @@ def plan(ctx, snapshot_path, migrations_dir, rules_path, renames_path):
                renames_path=renames_path, dry_run=True, allow_destructive=True, reference_depth=1)
 
 
+@cli.command("lint")
+@click.option("--migrations", "migrations_dir", default="migrations", show_default=True,
+              type=click.Path(file_okay=False), help="Folder of migrations to lint (generated and hand-written).")
+@click.option("--snapshot", "snapshot_path", type=click.Path(dir_okay=False),
+              help="Snapshot migrations/ must be up to date with (default: the bundled snapshot).")
+@click.option("--rules", "rules_path", type=click.Path(dir_okay=False), help="Rules file (default ./fbs-schema.toml).")
+@click.option("--no-check", is_flag=True, help="Skip the up-to-date check (generate --check).")
+@click.option("--no-sqlfluff", is_flag=True, help="Skip sqlfluff.")
+@click.option("--no-squawk", is_flag=True, help="Skip squawk.")
+def lint_command(migrations_dir, snapshot_path, rules_path, no_check, no_sqlfluff, no_squawk):
+    """Lint migrations: the project's semantic checks, generate --check, sqlfluff and squawk.
+
+    Semantic checks: tenant_id leads every primary key; every foreign key is tenant-scoped and has an
+    index led by (tenant_id, col); no integer column references a uuid; identifiers fit 63 bytes; no
+    CREATE INDEX without CONCURRENTLY on an existing table; no destructive statement without its marker.
+    Exit 0 only when everything is clean.
+    """
+    result = _run(api.lint, Path(migrations_dir), snapshot_path, check_up_to_date=not no_check,
+                  sqlfluff=not no_sqlfluff, squawk=not no_squawk, rules_path=rules_path, progress=StderrProgress())
+    for f in result.findings:
+        click.echo(str(f))
+    if result.up_to_date is False:
+        click.echo(f"{migrations_dir}: [up-to-date] not up to date with the snapshot: {result.pending} operation(s) "
+                   "pending; run fbs-schema generate")
+    for name, outcome in (("sqlfluff", result.sqlfluff), ("squawk", result.squawk)):
+        if outcome is not None and outcome[0] != 0:
+            click.echo(f"--- {name} (exit {outcome[0]}):\n{outcome[1].rstrip()}")
+    summary = "clean" if result.ok else "FAILED"
+    click.echo(f"lint {summary}: {len(result.findings)} semantic finding(s)"
+               + (f", sqlfluff exit {result.sqlfluff[0]}" if result.sqlfluff else "")
+               + (f", squawk exit {result.squawk[0]}" if result.squawk else ""))
+    sys.exit(0 if result.ok else 1)
+
+
 def _raise(exc: Exception):
     raise exc
 

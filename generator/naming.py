@@ -19,23 +19,20 @@ from generator.errors import RenderError
 MAX_IDENTIFIER_BYTES = 63
 HASH_HEX = 10
 
-# PostgreSQL 15 keywords that are not "unreserved" (pg_get_keywords() where catcode <> 'U'):
-# such a word must be quoted to be used as a column or table name.
+# PostgreSQL 15 keywords that cannot be a table or column name unquoted: the reserved ones and the
+# type/function-name ones (pg_get_keywords() where catcode in ('R', 'T')). Column-name keywords such
+# as "position" or "name" are valid unquoted in every place generated SQL puts an identifier.
 RESERVED = frozenset(
     """
-    all analyse analyze and any array as asc asymmetric authorization between bigint binary bit 
-    boolean both case cast char character check coalesce collate collation column concurrently 
-    constraint create cross current_catalog current_date current_role current_schema 
-    current_time current_timestamp current_user dec decimal default deferrable desc distinct do 
-    else end except exists extract false fetch float for foreign freeze from full grant 
-    greatest group grouping having ilike in initially inner inout int integer intersect 
-    interval into is isnull join lateral leading least left like limit localtime localtimestamp 
-    national natural nchar none normalize not notnull null nullif numeric offset on only or 
-    order out outer overlaps overlay placing position precision primary real references 
-    returning right row select session_user setof similar smallint some substring symmetric 
-    table tablesample then time timestamp to trailing treat trim true union unique user using 
-    values varchar variadic verbose when where window with xmlattributes xmlconcat xmlelement 
-    xmlexists xmlforest xmlnamespaces xmlparse xmlpi xmlroot xmlserialize xmltable
+    all analyse analyze and any array as asc asymmetric authorization binary both case cast 
+    check collate collation column concurrently constraint create cross current_catalog 
+    current_date current_role current_schema current_time current_timestamp current_user 
+    default deferrable desc distinct do else end except false fetch for foreign freeze from 
+    full grant group having ilike in initially inner intersect into is isnull join lateral 
+    leading left like limit localtime localtimestamp natural not notnull null offset on only or 
+    order outer overlaps placing primary references returning right select session_user similar 
+    some symmetric table tablesample then to trailing true union unique user using variadic 
+    verbose when where window with
     """.split()
 )
 _PLAIN = re.compile(r"[a-z_][a-z0-9_]*\Z")

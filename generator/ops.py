@@ -159,9 +159,14 @@ class AlterColumn(Op):
 
 @dataclass(frozen=True)
 class AddConstraint(Op):
+    """``not_valid``: added without checking existing rows (validated by a later ValidateConstraint);
+    ``using_index``: a UNIQUE constraint adopting the index of the same name built concurrently before."""
+
     kind: ClassVar[str] = "add_constraint"
     table: str = ""
     constraint: Constraint = None  # type: ignore[assignment]
+    not_valid: bool = False
+    using_index: bool = False
 
     @property
     def table_name(self) -> str:
@@ -172,10 +177,12 @@ class AddConstraint(Op):
         return "add_fk" if isinstance(self.constraint, ForeignKey) else "add_constraint"
 
     def reverse(self) -> Op:
-        return DropConstraint(table=self.table, constraint=self.constraint)
+        return DropConstraint(table=self.table, constraint=self.constraint, not_valid=self.not_valid,
+                              using_index=self.using_index)
 
     def describe(self) -> str:
-        return f"add {_constraint_kind(self.constraint)} {self.constraint.name} on {self.table}"
+        how = " (NOT VALID)" if self.not_valid else " (using its index)" if self.using_index else ""
+        return f"add {_constraint_kind(self.constraint)} {self.constraint.name} on {self.table}{how}"
 
 
 @dataclass(frozen=True)
@@ -183,6 +190,8 @@ class DropConstraint(Op):
     kind: ClassVar[str] = "drop_constraint"
     table: str = ""
     constraint: Constraint = None  # type: ignore[assignment]
+    not_valid: bool = False  # how the reverse adds it back
+    using_index: bool = False
 
     @property
     def table_name(self) -> str:
@@ -193,7 +202,8 @@ class DropConstraint(Op):
         return "drop_fk" if isinstance(self.constraint, ForeignKey) else "drop_constraint"
 
     def reverse(self) -> Op:
-        return AddConstraint(table=self.table, constraint=self.constraint, destructive=self.destructive)
+        return AddConstraint(table=self.table, constraint=self.constraint, destructive=self.destructive,
+                             not_valid=self.not_valid, using_index=self.using_index)
 
     def describe(self) -> str:
         return f"drop {_constraint_kind(self.constraint)} {self.constraint.name} on {self.table}"
@@ -203,13 +213,14 @@ class DropConstraint(Op):
 class CreateIndex(Op):
     kind: ClassVar[str] = "create_index"
     index: Index = None  # type: ignore[assignment]
+    concurrently: bool = False  # then it is alone in a "-- no-transaction" file
 
     @property
     def table_name(self) -> str:
         return self.index.table
 
     def reverse(self) -> Op:
-        return DropIndex(index=self.index)
+        return DropIndex(index=self.index, concurrently=self.concurrently)
 
     def describe(self) -> str:
         return f"create index {self.index.name} on {self.index.table}"
@@ -219,13 +230,14 @@ class CreateIndex(Op):
 class DropIndex(Op):
     kind: ClassVar[str] = "drop_index"
     index: Index = None  # type: ignore[assignment]
+    concurrently: bool = False
 
     @property
     def table_name(self) -> str:
         return self.index.table
 
     def reverse(self) -> Op:
-        return CreateIndex(index=self.index)
+        return CreateIndex(index=self.index, concurrently=self.concurrently)
 
     def describe(self) -> str:
         return f"drop index {self.index.name}"
@@ -331,10 +343,31 @@ class RenameColumn(Op):
         return f"rename column {self.table}.{self.before} -> {self.after} (data kept)"
 
 
+@dataclass(frozen=True)
+class ValidateConstraint(Op):
+    """Check the existing rows against a NOT VALID constraint (SHARE UPDATE EXCLUSIVE: writes go on).
+    Its own reverse: validating again is harmless, and a down migration drops the constraint anyway."""
+
+    kind: ClassVar[str] = "validate_constraint"
+    table: str = ""
+    name: str = ""
+    phase = "add_fk"  # type: ignore[assignment]
+
+    @property
+    def table_name(self) -> str:
+        return self.table
+
+    def reverse(self) -> Op:
+        return self
+
+    def describe(self) -> str:
+        return f"validate constraint {self.name} on {self.table}"
+
+
 ALL_KINDS = tuple(
     cls for cls in (CreateExtension, DropExtension, CreateTable, DropTable, AddColumn, DropColumn, AlterColumn,
                     AddConstraint, DropConstraint, CreateIndex, DropIndex, EnablePolicy, DisablePolicy, SetComment,
-                    RenameTable, RenameColumn)
+                    RenameTable, RenameColumn, ValidateConstraint)
 )
 
 

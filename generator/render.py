@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -20,7 +20,7 @@ import jinja2
 
 from generator import naming, ops
 from generator.errors import RenderError
-from generator.tables import ExternalReference, Schema
+from generator.tables import Check, ExternalReference, Index, IndexColumn, Schema, Unique
 
 # Kept beside the migrations: the snapshot (and rules) the newest migration was generated from.
 KEPT_SNAPSHOT = "fbs-snapshot.json"
@@ -71,11 +71,76 @@ def statement(op: ops.Op) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip("\n")
 
 
+@dataclass(frozen=True)
+class FilePlan:
+    """The operations of one migration file; a no-transaction file holds one CONCURRENTLY statement."""
+
+    description: str
+    operations: tuple[ops.Op, ...]
+    no_transaction: bool = False
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    lock_timeout: str = "5s"
+    statement_timeout: str = "1h"
+
+
+def lock_safe(description: str, operations: list[ops.Op]) -> list[FilePlan]:
+    """Split one migration so that tables that already hold rows are never locked for long.
+
+    Tables created in the same file are exempt. On the others: indexes are built (and dropped)
+    CONCURRENTLY, each alone in a ``-- no-transaction`` file; foreign keys and CHECKs are added
+    NOT VALID and validated in a following file (VALIDATE lets writes go on); a new NOT NULL goes
+    through a NOT VALID ``CHECK (col IS NOT NULL)``, VALIDATE, SET NOT NULL (no scan thanks to the
+    check), then the check is dropped; a UNIQUE constraint adopts an index built concurrently.
+    """
+    created = {op.table.name for op in operations if isinstance(op, ops.CreateTable)}
+    dropped = {op.table.name for op in operations if isinstance(op, ops.DropTable)}
+    before: list[FilePlan] = []
+    main: list[ops.Op] = []
+    after: list[FilePlan] = []
+    validate: list[ops.Op] = []
+    for op in operations:
+        table = op.table_name
+        if not table or table in created or table in dropped:
+            main.append(op)
+        elif isinstance(op, ops.CreateIndex):
+            after.append(FilePlan(f"index {op.index.name}", (replace(op, concurrently=True),), True))
+        elif isinstance(op, ops.DropIndex):
+            before.append(FilePlan(f"drop index {op.index.name}", (replace(op, concurrently=True),), True))
+        elif isinstance(op, ops.AddConstraint) and isinstance(op.constraint, Unique):
+            k = op.constraint
+            index = Index(k.name, table, tuple(IndexColumn(c) for c in k.columns), unique=True, origin=k.origin)
+            after.append(FilePlan(f"index {k.name}", (ops.CreateIndex(index=index, concurrently=True),), True))
+            validate.append(replace(op, using_index=True))
+        elif isinstance(op, ops.AddConstraint):
+            main.append(replace(op, not_valid=True))
+            validate.append(ops.ValidateConstraint(table=table, name=op.constraint.name))
+        elif isinstance(op, ops.AlterColumn) and op.after.not_null and not op.before.not_null:
+            nullable = replace(op.after, not_null=False)
+            if op.before.type != op.after.type:
+                main.append(replace(op, after=nullable))
+            check = Check(naming.shorten(f"{table}_{op.after.name}_not_null"), f"{naming.ident(op.after.name)} IS NOT NULL")
+            main.append(ops.AddConstraint(table=table, constraint=check, not_valid=True))
+            validate += [ops.ValidateConstraint(table=table, name=check.name),
+                         ops.AlterColumn(table=table, before=nullable, after=op.after),
+                         ops.DropConstraint(table=table, constraint=check)]
+        else:
+            main.append(op)
+    plans = before + ([FilePlan(description, tuple(main))] if main else []) + after
+    if validate:
+        plans.append(FilePlan(f"{description} validate", tuple(validate)))
+    return plans
+
+
 def render_file(operations: list[ops.Op], *, description: str, version: int, snapshot: SnapshotInfo,
                 external: tuple[ExternalReference, ...] = (), suffix: str = ".sql",
-                down_of: int | None = None) -> MigrationFile:
+                down_of: int | None = None, no_transaction: bool = False,
+                timeouts: Timeouts = Timeouts()) -> MigrationFile:
     text = environment().get_template("migration.sql.j2").render(
         down_of=down_of,
+        timeouts=timeouts,
         description=description,
         snapshot_sha=snapshot.sha256,
         odoo_version=snapshot.odoo_version,
@@ -83,7 +148,7 @@ def render_file(operations: list[ops.Op], *, description: str, version: int, sna
         destructive=[op for op in operations if op.destructive],
         external=external,
         statements=[statement(op) for op in operations],
-        no_transaction=False,
+        no_transaction=no_transaction,
     )
     return MigrationFile(version, description, text.rstrip("\n") + "\n", suffix)
 

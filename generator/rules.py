@@ -4,6 +4,10 @@ session setting that row-level security reads. Structured data only: no SQL is t
     [tenant]
     setting = "app.tenant_id"        # the session setting RLS compares tenant_id with
 
+    [migration]                      # SET LOCAL at the top of every transactional migration
+    lock_timeout = "5s"
+    statement_timeout = "1h"
+
     [[index]]                        # always led by tenant_id
     model = "sale.order"
     fields = ["date_order desc"]     # "<field>" or "<field> desc"
@@ -23,6 +27,7 @@ session setting that row-level security reads. Structured data only: no SQL is t
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +75,8 @@ class Rules:
     checks: tuple[CheckRule, ...] = ()
     source: str = ""
     defaults: tuple[DefaultRule, ...] = ()
+    lock_timeout: str = "5s"
+    statement_timeout: str = "1h"
 
 
 def _need(entry: dict[str, Any], key: str, kind: type, where: str) -> Any:
@@ -82,7 +89,7 @@ def _need(entry: dict[str, Any], key: str, kind: type, where: str) -> Any:
 
 
 def parse(data: dict[str, Any], source: str) -> Rules:
-    known = {"tenant", "index", "check", "default"}
+    known = {"tenant", "index", "check", "default", "migration"}
     for key in data:
         if key not in known:
             raise UsageError(f"{source}: unknown section {key!r} (known: {', '.join(sorted(known))})")
@@ -127,7 +134,14 @@ def parse(data: dict[str, Any], source: str) -> Rules:
             raise UsageError(f"{where}: missing text, number or boolean key 'value'")
         defaults.append(DefaultRule(_need(entry, "model", str, where), _need(entry, "field", str, where),
                                     entry["value"], where))
-    return Rules(setting, tuple(indexes), tuple(checks), source, tuple(defaults))
+    migration = data.get("migration", {})
+    timeouts = {}
+    for key in ("lock_timeout", "statement_timeout"):
+        value = migration.get(key, Rules.__dataclass_fields__[key].default)
+        if not isinstance(value, str) or not re.fullmatch(r"\d+\s*(us|ms|s|min|h|d)?", value.strip()):
+            raise UsageError(f"{source}: migration.{key} must be a duration such as '5s', '500ms' or '1h'")
+        timeouts[key] = value.strip()
+    return Rules(setting, tuple(indexes), tuple(checks), source, tuple(defaults), **timeouts)
 
 
 def load(path: str | Path | None) -> Rules:
