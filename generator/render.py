@@ -130,7 +130,10 @@ def lock_safe(description: str, operations: list[ops.Op]) -> list[FilePlan]:
             main.append(op)
     plans = before + ([FilePlan(description, tuple(main))] if main else []) + after
     if validate:
-        plans.append(FilePlan(f"{description} validate", tuple(validate)))
+        # Every VALIDATE (a scan that lets writes go on) before the brief exclusive steps: a lock is
+        # held to the end of the transaction, so SET NOT NULL must not come before a long scan.
+        scans = [op for op in validate if isinstance(op, ops.ValidateConstraint)]
+        plans.append(FilePlan(f"{description} validate", tuple(scans + [op for op in validate if op not in scans])))
     return plans
 
 
