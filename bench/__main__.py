@@ -2,9 +2,12 @@
 
 - capture: calls and seconds of the batched XML-RPC capture next to one ``fields_get`` per model, against
   the local Odoo test server serving the Odoo 17 reference metadata (tests/fixtures/odoo17), without and
-  with an injected per-call latency of 20 ms (a remote Odoo);
-- generate: seconds and peak memory of load + tenant rules + diff + render for the bundled snapshot and for
-  the full reference metadata (every installed model), without writing files.
+  with an injected per-call latency of 20 ms (a remote Odoo), and with the models doubled;
+- generate: seconds and peak memory of load + tenant rules + diff + render for the bundled snapshot, the
+  full reference metadata (every installed model) and a synthetic snapshot of > 2,000 models built from it;
+- diff of two full reference snapshots (without and with purchase);
+- lint time of the bundled migrations; apply time, runner vs psql;
+- query cost with realistic data (bench/queries.py), with and without the tenant-leading FK indexes.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ def median_time(fn, runs: int = RUNS) -> tuple[float, object]:
     return statistics.median(times), result
 
 
-def capture_batched(records, latency: float) -> dict:
+def capture_batched(records, latency: float, label: str = "batched search_read (fbs-schema capture)") -> dict:
     def once():
         with FakeOdoo(records, latency=latency) as server:
             cfg = XmlRpcConfig(url=server.url, database=DB, user=USER, password=PASSWORD)
@@ -47,8 +50,58 @@ def capture_batched(records, latency: float) -> dict:
             return len(server.calls), len(result.snapshot.models)
 
     seconds, (calls, models) = median_time(once)
-    return {"way": "batched search_read (fbs-schema capture)", "latency_ms": latency * 1000, "calls": calls,
+    return {"way": label, "latency_ms": latency * 1000, "calls": calls, "ir_models": len(records["ir.model"]),
             "seconds": round(seconds, 3), "models_with_tables": models}
+
+
+def synthetic(full: Snapshot, copies: int) -> Snapshot:
+    """``copies`` renamed copies of every model of ``full`` (relations kept within each copy)."""
+    from dataclasses import replace
+
+    names = {m.name for m in full.models}
+    models = []
+    for k in range(copies):
+        def ren(model: str | None) -> str | None:
+            return f"{model}.c{k}" if model in names else model
+        for m in full.models:
+            fields = tuple(replace(f, relation=ren(f.relation),
+                                   relation_table=f"{f.relation_table}_c{k}" if f.relation_table else None)
+                           for f in m.fields)
+            constraints = tuple(replace(c, name=f"{c.name}_c{k}") for c in m.constraints)
+            models.append(replace(m, name=ren(m.name), table=f"{m.table}_c{k}", fields=fields, constraints=constraints))
+    return replace(full, models=tuple(sorted(models, key=lambda m: m.name)))
+
+
+def diff_cost(full_text: str) -> dict:
+    from generator.capture.catalog import from_snapshot
+    from generator.capture.scope import select
+
+    cat = from_snapshot(snapshot.loads(full_text))
+    purchase = {"purchase", "purchase_stock", "sale_purchase", "sale_purchase_stock",
+                "spreadsheet_dashboard_purchase", "spreadsheet_dashboard_purchase_stock"}
+    a = select(cat, Scope(modules=tuple(m for m in cat.installed_modules if m not in purchase)))
+    b = select(cat, Scope(modules=cat.installed_modules))
+    seconds, operations = median_time(lambda: diff.diff(a, b))
+    return {"what": "diff of two full reference snapshots (all installed modules, without and with purchase)",
+            "models": [len(a.models), len(b.models)], "operations": len(operations), "seconds": round(seconds, 3)}
+
+
+def lint_cost() -> dict:
+    from generator import lint
+
+    folder = api.PROJECT_ROOT / "migrations"
+    start = time.perf_counter()
+    findings = lint.semantic(folder)
+    semantic_s = time.perf_counter() - start
+    start = time.perf_counter()
+    fluff = lint.run_sqlfluff(folder)
+    fluff_s = time.perf_counter() - start
+    start = time.perf_counter()
+    squawk = lint.run_squawk(sorted(folder.glob("*.sql")))
+    squawk_s = time.perf_counter() - start
+    return {"files": len(list(folder.glob("*.sql"))), "semantic_findings": len(findings), "semantic_seconds": round(semantic_s, 2),
+            "sqlfluff_exit": fluff[0], "sqlfluff_seconds": round(fluff_s, 1), "squawk_exit": squawk[0],
+            "squawk_seconds": round(squawk_s, 2)}
 
 
 def capture_fields_get(records, latency: float) -> dict:
@@ -71,19 +124,20 @@ def capture_fields_get(records, latency: float) -> dict:
             "seconds": round(seconds, 3), "fields": fields}
 
 
-def generate_cost(snap_text: str, label: str) -> dict:
+def generate_cost(snap_text: str, label: str, runs: int = RUNS) -> dict:
     def once():
         snap = snapshot.loads(snap_text)
         schema = tenant.build(snap)
         operations = diff.diff_schemas(tenant.build(Snapshot.empty()), schema)
         info = render.SnapshotInfo(snapshot.sha256(snap_text), snap.odoo_version, snap.modules)
-        groups = render.group_initial(operations, schema)
-        stamps = render.versions(datetime(2026, 1, 1), len(groups))
-        files = [render.render_file(g, description=d, version=v, snapshot=info) for (d, g), v in zip(groups, stamps)]
+        plans = [p for d, g in render.group_initial(operations, schema) for p in render.lock_safe(d, g)]
+        stamps = render.versions(datetime(2026, 1, 1), len(plans))
+        files = [render.render_file(list(p.operations), description=p.description, version=v, snapshot=info,
+                                    no_transaction=p.no_transaction) for p, v in zip(plans, stamps)]
         return snap, schema, operations, files
 
     once()  # warm (template compilation, schema compilation)
-    seconds, (snap, schema, operations, files) = median_time(once)
+    seconds, (snap, schema, operations, files) = median_time(once, runs)
     tracemalloc.start()
     once()
     _, peak = tracemalloc.get_traced_memory()
@@ -124,14 +178,26 @@ def apply_cost(folder: Path) -> list[dict]:
 def main() -> None:
     records = load_records(FIXTURES)
     print("capture ...", file=sys.stderr)
+    from tests.support.odoo_server import doubled
+
     capture = [capture_batched(records, 0.0), capture_fields_get(records, 0.0),
-               capture_batched(records, 0.02), capture_fields_get(records, 0.02)]
+               capture_batched(records, 0.02), capture_fields_get(records, 0.02),
+               capture_batched(doubled(records), 0.0, "batched search_read, every model doubled")]
     print("generate ...", file=sys.stderr)
     with FakeOdoo(records) as server:
         cfg = XmlRpcConfig(url=server.url, database=DB, user=USER, password=PASSWORD)
         full_text = api.capture(api.Source(xmlrpc=cfg), Scope()).text
+    big = synthetic(snapshot.loads(full_text), 10)
     generate = [generate_cost(api.BUNDLED_SNAPSHOT.read_text("utf-8"), "bundled sales-inventory"),
-                generate_cost(full_text, "full reference (all installed models)")]
+                generate_cost(full_text, "full reference (all installed models)"),
+                generate_cost(snapshot.dumps(big), f"synthetic: 10 copies of the full reference", runs=1)]
+    print("diff, lint ...", file=sys.stderr)
+    diffed = diff_cost(full_text)
+    linted = lint_cost()
+    print("queries (loads 2 million rows; a few minutes) ...", file=sys.stderr)
+    from bench import queries
+
+    query = queries.run()
     print("apply ...", file=sys.stderr)
     apply = apply_cost(api.PROJECT_ROOT / "migrations")
     results = {
@@ -141,6 +207,9 @@ def main() -> None:
         "capture": capture,
         "generate": generate,
         "apply": apply,
+        "diff": diffed,
+        "lint": linted,
+        "queries": query,
     }
     (OUT / "results.json").write_text(json.dumps(results, indent=1) + "\n", "utf-8")
     lines = [f"Benchmark run {results['date']} on {results['machine']} (medians of {RUNS} runs).", "",
@@ -153,9 +222,24 @@ def main() -> None:
     for g in generate:
         lines.append(f"| {g['snapshot']} | {g['models']} | {g['tables']} | {g['operations']} | {g['sql_bytes']:,} "
                      f"| {g['seconds']:.3f} | {g['peak_mib']} |")
+    lines += ["", f"Diff: {diffed['what']}: {diffed['models'][0]} -> {diffed['models'][1]} models, "
+                  f"{diffed['operations']} operations, {diffed['seconds']:.3f} s.", "",
+              f"Lint of the bundled migrations ({linted['files']} files): semantic checks {linted['semantic_seconds']:.2f} s "
+              f"({linted['semantic_findings']} findings), sqlfluff {linted['sqlfluff_seconds']:.1f} s (exit {linted['sqlfluff_exit']}), "
+              f"squawk {linted['squawk_seconds']:.2f} s (exit {linted['squawk_exit']})."]
     lines += ["", "| apply the bundled migrations to an empty database | files | seconds | vs psql |", "|---|---:|---:|---:|"]
     for a in apply:
         lines.append(f"| {a['way']} | {a['files']} | {a['seconds']:.2f} | {a.get('ratio_to_psql', 1.0):.2f}x |")
+    rows = ", ".join(f"{t} {n:,}" for t, n in query["rows"].items())
+    lines += ["", f"Query cost, {query['tenants']} tenants ({rows}; loaded in {query['load_seconds']} s); "
+                  f"EXPLAIN (ANALYZE, BUFFERS), median of 5; \"without\" = after dropping the "
+                  f"{query['dropped_indexes']} tenant-leading FK indexes of the tables involved:", "",
+              "| query | with: ms | with: buffers | without: ms | without: buffers |", "|---|---:|---:|---:|---:|"]
+    for q in query["queries"]:
+        w, wo = q["with"], q["without"]
+        def buf(r):
+            return f"{r['shared_hit'] + r['shared_read']:,}" + (f" (+ FK triggers {r['trigger_ms']} ms)" if r["trigger_ms"] else "")
+        lines.append(f"| {q['query']} | {w['ms']} | {buf(w)} | {wo['ms']} | {buf(wo)} |")
     text = "\n".join(lines) + "\n"
     (OUT / "results.md").write_text(text, "utf-8")
     print(text)

@@ -14,6 +14,7 @@ from generator import diff as diff_mod
 from generator import ops, render, rules, tenant
 from generator import snapshot as snapshots
 from generator.capture import catalog, database, scope as scoping, xmlrpc
+from generator import diagram as diagram_mod
 from generator import lint as lint_mod
 from generator import renames as renames_mod
 from generator.errors import DestructiveChange, PossibleRename, SnapshotError, UsageError
@@ -317,3 +318,21 @@ def lint(migrations_dir: Path, snapshot_path: str | None = None, *, check_up_to_
     except FileNotFoundError as exc:
         raise UsageError(f"{exc.args[0]} is not installed (make install puts it in .venv)") from None
     return LintResult(findings, up_to_date, pending, fluff, squawked)
+
+
+# ---------------------------------------------------------------------------------------------
+# diagram
+
+def diagram(snap: Snapshot, *, module: str | None = None, tables: tuple[str, ...] = (), columns: str = "keys",
+            changes_from: Path | None = None, rules_path: str | None = None, internal: bool = False) -> str:
+    """Mermaid ER diagram of the schema (or one module, or some tables, or the tables a pending
+    migration against the snapshot kept in ``changes_from`` would touch)."""
+    schema = tenant.build(snap, rules.load(rules_path))
+    if changes_from is not None:
+        previous, previous_rules = _previous_state(changes_from, snap)
+        touched = {op.table_name for op in diff_mod.diff_schemas(tenant.build(previous, previous_rules), schema)}
+        tables = tuple(sorted(t for t in touched if schema.table(t) is not None))
+        if not tables:
+            raise UsageError(f"no table changes between {changes_from / KEPT_SNAPSHOT} and the snapshot")
+    chosen = diagram_mod.select_tables(schema, module=module, tables=tables)
+    return diagram_mod.render(schema, chosen, columns, internal)

@@ -355,6 +355,29 @@ def lint_command(migrations_dir, snapshot_path, rules_path, no_check, no_sqlfluf
     sys.exit(0 if result.ok else 1)
 
 
+@cli.command()
+@click.option("--snapshot", "snapshot_path", type=click.Path(dir_okay=False),
+              help="Snapshot to draw (default: the bundled snapshot).")
+@click.option("--module", help="Only the tables of this Odoo module (and stubs of the tables they point at).")
+@click.option("--tables", help="Only these tables, comma-separated.")
+@click.option("--changes", "changes_dir", type=click.Path(file_okay=False),
+              help="Only the tables that a migration from the snapshot kept in this folder would touch.")
+@click.option("--columns", type=click.Choice(["keys", "all", "none"]), default="keys", show_default=True,
+              help="Which columns to list in each table.")
+@click.option("--internal", is_flag=True, help="Only relationships between the chosen tables (no stubs).")
+@click.option("--rules", "rules_path", type=click.Path(dir_okay=False), help="Rules file (default ./fbs-schema.toml).")
+@click.option("-o", "--output", default="-", show_default=True, help="Where to write the Mermaid text.")
+def diagram(snapshot_path, module, tables, changes_dir, columns, internal, rules_path, output):
+    """An entity-relationship diagram of the generated schema, as Mermaid (erDiagram)."""
+    snap = _run(api.load_new_snapshot, None, scoping.Scope(), snapshot_path, StderrProgress(quiet=True))
+    text = _run(api.diagram, snap, module=module, tables=_modules(tables), columns=columns,
+                changes_from=Path(changes_dir) if changes_dir else None, rules_path=rules_path, internal=internal)
+    if output == "-":
+        click.echo(text, nl=False)
+    else:
+        Path(output).write_text(text, "utf-8")
+
+
 def _raise(exc: Exception):
     raise exc
 

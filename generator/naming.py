@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 
 from generator.errors import RenderError
 
@@ -50,6 +51,7 @@ def shorten(name: str, limit: int = MAX_IDENTIFIER_BYTES) -> str:
     return f"{prefix}_{digest}"
 
 
+@lru_cache(maxsize=1 << 16)
 def ident(name: str) -> str:
     """Quote an identifier for SQL. Every identifier in generated SQL goes through here."""
     if not isinstance(name, str) or not name:

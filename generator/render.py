@@ -133,7 +133,8 @@ def lock_safe(description: str, operations: list[ops.Op]) -> list[FilePlan]:
         # Every VALIDATE (a scan that lets writes go on) before the brief exclusive steps: a lock is
         # held to the end of the transaction, so SET NOT NULL must not come before a long scan.
         scans = [op for op in validate if isinstance(op, ops.ValidateConstraint)]
-        plans.append(FilePlan(f"{description} validate", tuple(scans + [op for op in validate if op not in scans])))
+        rest = [op for op in validate if not isinstance(op, ops.ValidateConstraint)]
+        plans.append(FilePlan(f"{description} validate", tuple(scans + rest)))
     return plans
 
 
