@@ -3,7 +3,7 @@
 Rendered from the physical schema (tenant rules applied) through templates/diagram.mmd.j2: tables,
 their key columns (or all, or none), and one relationship per foreign key, `}o--||` when the column
 is required and `}o--o|` when it may be empty. Tables outside the chosen set that the chosen ones
-point at are drawn without columns, so every relationship has both ends.
+point at appear only in the relationships (Mermaid declares an entity by naming it).
 """
 
 from __future__ import annotations
@@ -84,4 +84,4 @@ def render(schema: Schema, chosen: list[Table], columns: str = "keys", internal:
                 stubs.add(fk.ref_table)
     drawn += [_Table(_word(name), ()) for name in sorted(stubs)]
     text = environment().get_template("diagram.mmd.j2").render(tables=drawn, relations=relations)
-    return re.sub(r"\{\n    \}", "{\n    }", text).rstrip("\n") + "\n"
+    return text.rstrip("\n") + "\n"
