@@ -21,12 +21,12 @@ so hints can stay in the file; a hint naming something neither snapshot has is a
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from generator.errors import UsageError
 from generator.model import Snapshot
+from generator.rules import load_toml
 
 DEFAULT_FILE = "fbs-renames.toml"
 
@@ -60,17 +60,9 @@ def parse(data: dict, source: str) -> Renames:
 
 
 def load(path: str | Path | None) -> Renames:
-    if path is None:
-        if not Path(DEFAULT_FILE).exists():
-            return Renames()
-        path = DEFAULT_FILE
-    p = Path(path)
-    try:
-        return parse(tomllib.loads(p.read_text("utf-8")), str(p))
-    except FileNotFoundError:
-        raise UsageError(f"renames file {p} not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{p}: not valid TOML: {exc}") from None
+    """``path`` None: use ./fbs-renames.toml when it exists, else no hints."""
+    data, source = load_toml(path, DEFAULT_FILE, "renames")
+    return Renames() if data is None else parse(data, source)
 
 
 def resolve(renames: Renames, old: Snapshot, new: Snapshot) -> tuple[Renames, list[str]]:

@@ -144,20 +144,25 @@ def parse(data: dict[str, Any], source: str) -> Rules:
     return Rules(setting, tuple(indexes), tuple(checks), source, tuple(defaults), **timeouts)
 
 
-def load(path: str | Path | None) -> Rules:
-    """``path`` None: use ./fbs-schema.toml when it exists, else no rules."""
+def load_toml(path: str | Path | None, default_file: str, what: str):
+    """(data, source) of a TOML file; ``path`` None means ``default_file`` when it exists, else (None, "")."""
     if path is None:
-        if not Path(DEFAULT_FILE).exists():
-            return Rules()
-        path = DEFAULT_FILE
+        if not Path(default_file).exists():
+            return None, ""
+        path = default_file
     p = Path(path)
     try:
-        data = tomllib.loads(p.read_text("utf-8"))
+        return tomllib.loads(p.read_text("utf-8")), str(p)
     except FileNotFoundError:
-        raise UsageError(f"rules file {p} not found") from None
+        raise UsageError(f"{what} file {p} not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{p}: not valid TOML: {exc}") from None
-    return parse(data, str(p))
+
+
+def load(path: str | Path | None) -> Rules:
+    """``path`` None: use ./fbs-schema.toml when it exists, else no rules."""
+    data, source = load_toml(path, DEFAULT_FILE, "rules")
+    return Rules() if data is None else parse(data, source)
 
 
 def check_defaults(rules: Rules, models: dict) -> None:

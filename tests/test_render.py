@@ -47,8 +47,9 @@ def test_sqlx_file_names_and_versions(bundled_migrations):
     files = sql_files(bundled_migrations)
     versions = [int(p.name.split("_", 1)[0]) for p in files]
     assert versions == sorted(set(versions)) and all(len(str(v)) == 14 for v in versions)
-    assert files[-1].name.endswith("_foreign_keys.sql")
-    assert "REFERENCES" not in "".join(p.read_text() for p in files[:-1])
+    assert files[-2].name.endswith("_foreign_keys.sql") and files[-1].name.endswith("_foreign_keys_validate.sql")
+    assert "REFERENCES" not in "".join(p.read_text() for p in files[:-2])
+    assert files[-1].read_text().count("VALIDATE CONSTRAINT") == files[-2].read_text().count("NOT VALID;")
 
 
 def test_external_references_are_listed_per_column(tmp_path, bundled):

@@ -46,26 +46,25 @@ class XmlRpcConfig:
     timeout: float = 120.0
 
 
-class _Transport(xmlrpc.client.Transport):
+class _Timeout:
+    """Adds a socket timeout to an xmlrpc.client transport (keep-alive stays on)."""
+
     def __init__(self, timeout: float):
-        super().__init__(use_builtin_types=True)
+        super().__init__(use_builtin_types=True)  # type: ignore[call-arg]
         self._timeout = timeout
 
-    def make_connection(self, host):  # type: ignore[override]
-        conn = super().make_connection(host)
+    def make_connection(self, host):  # type: ignore[no-untyped-def]
+        conn = super().make_connection(host)  # type: ignore[misc]
         conn.timeout = self._timeout
         return conn
 
 
-class _SafeTransport(xmlrpc.client.SafeTransport):
-    def __init__(self, timeout: float):
-        super().__init__(use_builtin_types=True)
-        self._timeout = timeout
+class _Transport(_Timeout, xmlrpc.client.Transport):
+    pass
 
-    def make_connection(self, host):  # type: ignore[override]
-        conn = super().make_connection(host)
-        conn.timeout = self._timeout
-        return conn
+
+class _SafeTransport(_Timeout, xmlrpc.client.SafeTransport):
+    pass
 
 
 def _proxy(config: XmlRpcConfig, endpoint: str) -> xmlrpc.client.ServerProxy:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import psycopg
 from psycopg import errors as pgerrors
@@ -160,12 +162,23 @@ def _run_one(conn, m: mfiles.MigrationFile, options: RunOptions, progress, *, sq
             raise _failure(m, exc, conn) from None
 
 
-def migrate(options: RunOptions, progress) -> list[Step]:
-    migrations = mfiles.resolve(options.migrations_dir)
+@contextmanager
+def locked(options: RunOptions, progress) -> Iterator[psycopg.Connection]:
+    """A connection holding the migration lock; the lock is released and the connection closed after."""
     conn = connect(options.database_url)
     key = None
     try:
         key = ledger.lock(conn, timeout=options.wait_for_lock, on_wait=progress.step)
+        yield conn
+    finally:
+        if key is not None and not conn.closed:
+            ledger.unlock(conn, key)
+        conn.close()
+
+
+def migrate(options: RunOptions, progress) -> list[Step]:
+    migrations = mfiles.resolve(options.migrations_dir)
+    with locked(options, progress) as conn:
         if not options.dry_run:
             ledger.ensure(conn)
         applied = _check_ledger(conn, migrations, options.ignore_missing)
@@ -188,19 +201,12 @@ def migrate(options: RunOptions, progress) -> list[Step]:
             progress.step(f"applied {m.version} {m.description} ({seconds:.2f} s)")
             steps.append(Step(m.version, m.description, m.name, "applied", seconds))
         return steps
-    finally:
-        if key is not None and not conn.closed:
-            ledger.unlock(conn, key)
-        conn.close()
 
 
 def revert(options: RunOptions, progress) -> list[Step]:
     """Run down files newest first: one migration, or every one above ``target_version``."""
     migrations = mfiles.resolve(options.migrations_dir)
-    conn = connect(options.database_url)
-    key = None
-    try:
-        key = ledger.lock(conn, timeout=options.wait_for_lock, on_wait=progress.step)
+    with locked(options, progress) as conn:
         applied = _check_ledger(conn, migrations, options.ignore_missing)
         versions = sorted(applied, reverse=True)
         if options.target_version is None:
@@ -221,10 +227,6 @@ def revert(options: RunOptions, progress) -> list[Step]:
             progress.step(f"reverted {version} {down.description} ({seconds:.2f} s)")
             steps.append(Step(version, down.description, down.name, "reverted", seconds))
         return steps
-    finally:
-        if key is not None and not conn.closed:
-            ledger.unlock(conn, key)
-        conn.close()
 
 
 def status(options: RunOptions) -> list[StatusRow]:
@@ -260,10 +262,7 @@ def baseline(options: RunOptions, progress, verify_fn) -> list[Step]:
     if problems:
         listing = "\n".join(f"  - {p}" for p in problems[:50])
         raise MigrationError(f"the database does not match the snapshot, so nothing was recorded:\n{listing}")
-    conn = connect(options.database_url)
-    key = None
-    try:
-        key = ledger.lock(conn, timeout=options.wait_for_lock, on_wait=progress.step)
+    with locked(options, progress) as conn:
         ledger.ensure(conn)
         applied = _check_ledger(conn, migrations, options.ignore_missing)
         steps = []
@@ -276,7 +275,3 @@ def baseline(options: RunOptions, progress, verify_fn) -> list[Step]:
                     conn.execute(ledger.SET_TIME, (0, m.version))
                 steps.append(Step(m.version, m.description, m.name, "would record" if options.dry_run else "recorded"))
         return steps
-    finally:
-        if key is not None and not conn.closed:
-            ledger.unlock(conn, key)
-        conn.close()
