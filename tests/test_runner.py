@@ -260,3 +260,42 @@ def test_runner_without_a_database(tmp_path, small):
     proc = subprocess.run([sys.executable, "-m", "generator", "status", "--migrations", str(small)],
                           capture_output=True, text=True, env=env)
     assert proc.returncode != 0 and "give --database-url, or set DATABASE_URL" in proc.stderr
+
+
+def test_waiting_for_the_lock_times_out_naming_the_holder(db, small):
+    from generator.runner.ledger import lock_key
+
+    with psycopg.connect(db, autocommit=True, application_name="someone-else") as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (lock_key(psycopg.conninfo.conninfo_to_dict(db)["dbname"]),))
+        proc = run("migrate", "--wait-for-lock", "1", dsn=db, folder=small)
+    assert proc.returncode == 7 and "could not take the migration lock" in proc.stderr
+    assert "someone-else" in proc.stderr and "pid " in proc.stderr
+    assert "one" not in tables(db)
+
+
+def test_a_migration_that_hits_lock_timeout_is_retried(db, tmp_path):
+    folder = tmp_path / "m"
+    write(folder, "1_table.sql", "CREATE TABLE busy (id int);\n")
+    write(folder, "2_alter.sql", "ALTER TABLE busy ADD COLUMN note text;\n")
+    assert run("migrate", "--target-version", "1", dsn=db, folder=folder).returncode == 0
+    holder = psycopg.connect(db)
+    holder.execute("LOCK TABLE busy IN ACCESS EXCLUSIVE MODE")
+    threading_timer = __import__("threading").Timer(1.5, holder.rollback)
+    threading_timer.start()
+    try:
+        proc = run("migrate", "--lock-timeout", "300ms", "--retries", "5", dsn=db, folder=folder)
+    finally:
+        threading_timer.join()
+        holder.close()
+    assert proc.returncode == 0, proc.stderr
+    assert "lock timeout (300ms), retry 1/5" in proc.stderr and "applied 2 alter" in proc.stdout
+
+
+def test_status_json(db, small):
+    import json
+
+    assert run("migrate", "--target-version", "1", dsn=db, folder=small).returncode == 0
+    proc = run("status", "--json", dsn=db, folder=small)
+    rows = json.loads(proc.stdout)
+    assert proc.returncode == 0 and [(r["version"], r["state"]) for r in rows] == [(1, "applied"), (2, "pending")]
+    assert rows[0]["execution_ms"] > 0 and rows[0]["installed_on"]
