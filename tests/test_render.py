@@ -156,3 +156,17 @@ def test_every_command_explains_its_options():
 def test_committed_migrations_are_up_to_date_with_the_bundled_snapshot(bundled):
     result = api.generate(bundled, api.GenerateOptions(migrations_dir=api.PROJECT_ROOT / "migrations", check=True))
     assert result.status == "no changes", [op.describe() for op in result.operations[:10]]
+
+
+def test_index_kinds_from_the_snapshot():
+    snap = Snapshot("17.0", ("m",), (Model("a.b", "a_b", "A", "m", fields=(
+        Field("code", "char", "Code", index="trigram"),
+        Field("ref", "char", "Ref", index="btree_not_null"),
+        Field("seq", "integer", "Seq", index="btree"),
+    )),))
+    indexes = {i.name: i for i in tenant.build(snap).table("a_b").indexes}
+    assert indexes["a_b__ref_index"].where == "ref IS NOT NULL"
+    assert [c.name for c in indexes["a_b__seq_index"].columns] == ["tenant_id", "seq"]
+    trigram = indexes["a_b__code_trgm_index"]
+    assert trigram.method == "gin" and trigram.columns[1].opclass == "gin_trgm_ops"
+    assert tenant.build(snap).extensions == ("btree_gin", "pg_trgm")
