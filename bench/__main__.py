@@ -190,7 +190,7 @@ def main() -> None:
     big = synthetic(snapshot.loads(full_text), 10)
     generate = [generate_cost(api.BUNDLED_SNAPSHOT.read_text("utf-8"), "bundled sales-inventory"),
                 generate_cost(full_text, "full reference (all installed models)"),
-                generate_cost(snapshot.dumps(big), f"synthetic: 10 copies of the full reference", runs=1)]
+                generate_cost(snapshot.dumps(big), "synthetic: 10 copies of the full reference", runs=1)]
     print("diff, lint ...", file=sys.stderr)
     diffed = diff_cost(full_text)
     linted = lint_cost()

@@ -21,6 +21,7 @@ from generator.errors import DestructiveChange, PossibleRename, SnapshotError, U
 from generator.model import Snapshot
 from generator.render import MigrationFile, SnapshotInfo
 from generator.runner import apply as runner_apply
+from generator.runner import files as migration_files
 from generator.runner import verify as runner_verify
 from generator.tables import ExternalReference
 
@@ -97,7 +98,6 @@ def capture(source: Source, scope: scoping.Scope, *, output: str | None = None,
 
 KEPT_SNAPSHOT = render.KEPT_SNAPSHOT
 KEPT_RULES = render.KEPT_RULES
-_VERSIONED = re.compile(r"^(\d+)_(.+?)(\.up\.sql|\.down\.sql|\.sql)$")
 _HEADER_SHA = re.compile(r"^-- Snapshot: sha256:([0-9a-f]{64})", re.M)
 
 
@@ -124,28 +124,29 @@ class GenerateResult:
 
 
 def existing_migrations(folder: Path) -> list[tuple[int, Path]]:
+    """(version, path) of every file in sqlx's layout in ``folder``, in order; nothing else."""
     out = []
     if folder.is_dir():
         for p in folder.iterdir():
-            m = _VERSIONED.match(p.name)
-            if m:
-                out.append((int(m.group(1)), p))
+            parsed = migration_files.split_name(p.name)
+            if parsed:
+                out.append((parsed[0], p))
     return sorted(out)
 
 
 def _previous_state(folder: Path, new: Snapshot) -> tuple[Snapshot, rules.Rules]:
     kept = folder / KEPT_SNAPSHOT
     files = [p for _, p in existing_migrations(folder) if not p.name.endswith(".down.sql")]
-    if not kept.exists():
+    previous, kept_rules = render.load_kept(folder)
+    if previous is None:
         if files:
             raise SnapshotError(
                 f"{folder} holds migrations but no {KEPT_SNAPSHOT}, so the next migration cannot be computed; "
                 "restore it from version control"
             )
-        return Snapshot.empty(new.odoo_version), rules.Rules()
-    text = kept.read_text("utf-8")
-    previous = snapshots.loads(text, path=str(kept))
+        return Snapshot.empty(new.odoo_version), kept_rules
     if files:
+        text = kept.read_text("utf-8")
         header = _HEADER_SHA.search(files[-1].read_text("utf-8"))
         if header and header.group(1) != snapshots.sha256(text):
             raise SnapshotError(
@@ -158,8 +159,7 @@ def _previous_state(folder: Path, new: Snapshot) -> tuple[Snapshot, rules.Rules]
             f"the new snapshot is of Odoo {new.odoo_version} but {kept} is of Odoo {previous.odoo_version}; "
             "migrating between Odoo versions is not supported: start a new migrations folder"
         )
-    kept_rules = folder / KEPT_RULES
-    return previous, (rules.load(kept_rules) if kept_rules.exists() else rules.Rules())
+    return previous, kept_rules
 
 
 def load_new_snapshot(source: Source | None, scope: scoping.Scope, snapshot_path: str | None,

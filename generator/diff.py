@@ -35,6 +35,16 @@ def _name(x) -> str:
     return x.name
 
 
+def _replaced(old: Iterable[T], new: Iterable[T]) -> tuple[list[T], list[T]]:
+    """(to drop, to add) by name: one that changed under the same name is dropped and added again."""
+    gone, kept, added = _pairs(old, new, _name)
+    for before, after in kept:
+        if before != after:
+            gone.append(before)
+            added.append(after)
+    return gone, added
+
+
 def _create_table(t: Table) -> list[ops.Op]:
     out: list[ops.Op] = [ops.CreateTable(table=t)]
     out += [ops.CreateIndex(index=i) for i in t.indexes]
@@ -109,11 +119,7 @@ def _alter_table(a: Table, b: Table, renames: PhysicalRenames = PhysicalRenames(
     out += [ops.DropColumn(table=b.name, column=c, destructive=True) for c in removed]
 
     for kind in ("checks", "uniques", "foreign_keys"):
-        gone, kept, new = _pairs(getattr(a, kind), getattr(b, kind), _name)
-        for old_c, new_c in kept:
-            if old_c != new_c:
-                gone.append(old_c)
-                new.append(new_c)
+        gone, new = _replaced(getattr(a, kind), getattr(b, kind))
         for c in gone:
             out.append(ops.DropConstraint(table=a.name, constraint=c))
         for c in new:
@@ -124,11 +130,7 @@ def _alter_table(a: Table, b: Table, renames: PhysicalRenames = PhysicalRenames(
             )
             out.append(ops.AddConstraint(table=b.name, constraint=c, destructive=narrowing))
 
-    gone, kept, new = _pairs(a.indexes, b.indexes, _name)
-    for old_i, new_i in kept:
-        if old_i != new_i:
-            gone.append(old_i)
-            new.append(new_i)
+    gone, new = _replaced(a.indexes, b.indexes)
     out += [ops.DropIndex(index=i) for i in gone]
     out += [ops.CreateIndex(index=i) for i in new]
 

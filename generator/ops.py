@@ -146,7 +146,7 @@ class AlterColumn(Op):
 
     def reverse(self) -> Op:
         return AlterColumn(table=self.table, before=self.after, after=self.before,
-                           destructive=_narrows(self.after.type, self.before.type))
+                           destructive=narrows(self.after.type, self.before.type))
 
     def describe(self) -> str:
         changes = []
@@ -384,7 +384,8 @@ _WIDENING = {
 }
 
 
-def _narrows(before: str, after: str) -> bool:
+def narrows(before: str, after: str) -> bool:
+    """True when changing a column from type ``before`` to ``after`` may lose or reject values."""
     if before == after:
         return False
 
@@ -399,8 +400,3 @@ def _narrows(before: str, after: str) -> bool:
     if (b, a) in _WIDENING:
         return asize is not None  # into a sized varchar may truncate
     return True
-
-
-def narrows(before: str, after: str) -> bool:
-    """True when changing a column from type ``before`` to ``after`` may lose or reject values."""
-    return _narrows(before, after)

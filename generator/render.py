@@ -19,7 +19,11 @@ from pathlib import Path
 import jinja2
 
 from generator import naming, ops
+from generator import rules as rules_mod
+from generator import snapshot as snapshots
 from generator.errors import RenderError
+from generator.model import Snapshot
+from generator.rules import Rules
 from generator.tables import Check, ExternalReference, Index, IndexColumn, Schema, Unique
 
 # Kept beside the migrations: the snapshot (and rules) the newest migration was generated from.
@@ -46,6 +50,13 @@ class MigrationFile:
     @property
     def filename(self) -> str:
         return f"{self.version}_{self.description.replace(' ', '_')}{self.suffix}"
+
+
+def load_kept(folder: Path) -> tuple[Snapshot | None, Rules]:
+    """The snapshot (None when there is none) and rules kept beside the migrations in ``folder``."""
+    kept, kept_rules = folder / KEPT_SNAPSHOT, folder / KEPT_RULES
+    previous = snapshots.load(kept) if kept.exists() else None
+    return previous, (rules_mod.load(kept_rules) if kept_rules.exists() else Rules())
 
 
 @lru_cache(maxsize=None)

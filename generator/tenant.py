@@ -37,6 +37,7 @@ from generator.tables import (
 TENANT = "tenant_id"
 ID = "id"
 POLICY = "tenant_isolation"
+TENANT_COLUMN = Column(TENANT, "uuid", not_null=True, comment="Tenant that owns the row", origin="tenant rules")
 ON_DELETE_SQL = {"cascade": "CASCADE", "restrict": "RESTRICT", "set null": "SET NULL"}
 
 # Odoo field type -> PostgreSQL type, as format_type() prints it (README: "Type map").
@@ -114,7 +115,7 @@ class _Builder:
         cols.claim(TENANT, "the tenant rules")
         cols.claim(ID, "the tenant rules")
         columns = [
-            Column(TENANT, "uuid", not_null=True, comment="Tenant that owns the row", origin="tenant rules"),
+            TENANT_COLUMN,
             Column(ID, "uuid", not_null=True, default="gen_random_uuid()", comment="Row id", origin="tenant rules"),
         ]
         checks: list[Check] = []
@@ -282,7 +283,7 @@ class _Builder:
         return Table(
             name=name,
             columns=(
-                Column(TENANT, "uuid", not_null=True, comment="Tenant that owns the row", origin="tenant rules"),
+                TENANT_COLUMN,
                 Column(c1, "uuid", not_null=True, comment=first, origin=where),
                 Column(c2, "uuid", not_null=True, comment=second, origin=where),
             ),

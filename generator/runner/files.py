@@ -42,25 +42,34 @@ class Migrations:
         return {m.version: m for m in self.up}
 
 
-def _parse(path: Path) -> MigrationFile | None:
-    name = path.name
-    if not name.endswith(".sql"):
-        return None  # e.g. fbs-snapshot.json: sqlx ignores it too
-    if "_" not in name:
-        raise MigrationError(f"{path}: not a migration name (expected <VERSION>_<description>.sql)")
+def split_name(name: str) -> tuple[int, str, str] | None:
+    """(version, description with ``_`` kept, kind) of a file name in sqlx's layout, or None."""
+    if not name.endswith(".sql") or "_" not in name:
+        return None
     version_text, rest = name.split("_", 1)
     try:
         version = int(version_text)
     except ValueError:
-        raise MigrationError(f"{path}: version {version_text!r} is not an integer (sqlx would refuse the whole folder)") from None
+        return None
+    for suffix, kind in ((".up.sql", "up"), (".down.sql", "down"), (".sql", "simple")):
+        if rest.endswith(suffix):
+            return version, rest[: -len(suffix)], kind
+    return None
+
+
+def _parse(path: Path) -> MigrationFile | None:
+    name = path.name
+    if not name.endswith(".sql"):
+        return None  # e.g. fbs-snapshot.json: sqlx ignores it too
+    parsed = split_name(name)
+    if parsed is None:
+        if "_" not in name:
+            raise MigrationError(f"{path}: not a migration name (expected <VERSION>_<description>.sql)")
+        version_text = name.split("_", 1)[0]
+        raise MigrationError(f"{path}: version {version_text!r} is not an integer (sqlx would refuse the whole folder)")
+    version, description, kind = parsed
     if not 0 <= version <= MAX_VERSION:
         raise MigrationError(f"{path}: version {version} does not fit a BIGINT")
-    if rest.endswith(".up.sql"):
-        kind, description = "up", rest[: -len(".up.sql")]
-    elif rest.endswith(".down.sql"):
-        kind, description = "down", rest[: -len(".down.sql")]
-    else:
-        kind, description = "simple", rest[: -len(".sql")]
     raw = path.read_bytes()
     try:
         sql = raw.decode("utf-8")

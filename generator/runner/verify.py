@@ -17,12 +17,11 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from generator import diff, render, rules, snapshot, tenant
+from generator import diff, render, rules, tenant
 from generator.errors import MigrationError
 from generator.model import Snapshot
+from generator.render import KEPT_SNAPSHOT
 from generator.runner.apply import connect
-
-from generator.render import KEPT_RULES, KEPT_SNAPSHOT
 
 
 @dataclass(frozen=True)
@@ -54,11 +53,11 @@ def expected_sql(snap: Snapshot, kept_rules: rules.Rules) -> list[str]:
 
 
 def load_expected(migrations_dir: Path) -> tuple[Snapshot, rules.Rules]:
-    kept = migrations_dir / KEPT_SNAPSHOT
-    if not kept.exists():
-        raise MigrationError(f"{kept} not found: verify compares the database with the snapshot kept beside the migrations")
-    kept_rules = migrations_dir / KEPT_RULES
-    return snapshot.load(kept), (rules.load(kept_rules) if kept_rules.exists() else rules.Rules())
+    snap, kept_rules = render.load_kept(migrations_dir)
+    if snap is None:
+        raise MigrationError(f"{migrations_dir / KEPT_SNAPSHOT} not found: verify compares the database with the "
+                             "snapshot kept beside the migrations")
+    return snap, kept_rules
 
 
 def verify(migrations_dir: Path, database_url: str | None) -> list[Difference]:
