@@ -5,7 +5,9 @@ Checks (each finding names file and line):
 - identifier-length: an identifier longer than 63 bytes (PostgreSQL would silently truncate it);
 - tenant-primary-key: a table whose primary key does not start with tenant_id;
 - tenant-foreign-key: a foreign key not of the form (tenant_id, col) REFERENCES t (tenant_id, ...);
-- integer-reference: an integer column referencing a uuid column;
+- integer-reference: an integer column referencing a uuid column, or an integer column named like
+  a record id (res_id, *_res_id, *_thread_id, *_id_int: tenant.looks_like_record_id) that the
+  rules file does not keep integer on purpose;
 - unindexed-foreign-key: a foreign key with no index (or key) led by (tenant_id, col);
 - concurrent-index: CREATE INDEX without CONCURRENTLY on a table not created in the same file;
 - destructive-marker: DROP TABLE / DROP COLUMN / ALTER COLUMN TYPE in an up migration without the
@@ -25,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator.naming import MAX_IDENTIFIER_BYTES
+from generator.tenant import looks_like_record_id
 from generator.runner import files as mfiles
 
 IDENT = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
@@ -138,8 +141,12 @@ def _split_top(body: str) -> list[str]:
     return parts
 
 
+INTEGER_TYPES = ("integer", "int", "int4", "bigint", "int8", "smallint", "int2", "serial", "bigserial")
+
+
 class _Linter:
-    def __init__(self):
+    def __init__(self, integer_ids: frozenset[tuple[str, str]] = frozenset()):
+        self.integer_ids = integer_ids  # (table, column) kept integer on purpose (rules [[record_id]])
         self.tables: dict[str, _Table] = {}
         self.fks: list[tuple[Finding, str, tuple[str, ...]]] = []  # (where, table, columns)
         self.findings: list[Finding] = []
@@ -158,8 +165,7 @@ class _Linter:
         if t and r:
             for c, rc in zip(cols, ref_cols):
                 ctype, rtype = t.columns.get(c, ""), r.columns.get(rc, "")
-                if ctype.split("(")[0] in ("integer", "int", "int4", "bigint", "int8", "smallint", "int2", "serial", "bigserial") \
-                        and rtype == "uuid":
+                if ctype.split("(")[0] in INTEGER_TYPES and rtype == "uuid":
                     self.add(file, line, "integer-reference",
                              f"{table}.{c} is {ctype} but references {ref_table}.{rc}, a uuid")
         self.fks.append((where, table, tuple(cols)))
@@ -172,6 +178,10 @@ class _Linter:
         ctype = re.split(r"\s+(?:NOT|NULL|DEFAULT|REFERENCES|CONSTRAINT|PRIMARY|UNIQUE|CHECK|COLLATE|GENERATED)\b",
                          rest, flags=re.I)[0].strip().lower()
         self.tables.setdefault(table, _Table()).columns[col] = ctype
+        if ctype.split("(")[0] in INTEGER_TYPES and looks_like_record_id(col) and (table, col) not in self.integer_ids:
+            self.add(file, line, "integer-reference",
+                     f"{table}.{col} is {ctype} but holds a record id, and ids are uuid here "
+                     "(keep it integer on purpose with a [[record_id]] uuid = false rule)")
         ref = re.search(rf"REFERENCES\s+({IDENT})\s*(?:\(([^)]*)\))?", rest, re.I)
         if ref:
             self.fk(file, line, table, (col,), _name(ref.group(1)), tuple(_names(ref.group(2) or "id")))
@@ -262,9 +272,10 @@ class _Linter:
                          f"foreign key {table} ({', '.join(cols)}) has no index led by ({', '.join(cols[:2])})")
 
 
-def semantic(folder: Path) -> list[Finding]:
+def semantic(folder: Path, integer_ids: frozenset[tuple[str, str]] = frozenset()) -> list[Finding]:
+    """``integer_ids``: (table, column) pairs that the rules keep integer although named like a record id."""
     migrations = mfiles.resolve(folder)
-    linter = _Linter()
+    linter = _Linter(integer_ids)
     for m in migrations.up:
         created: set[str] = set()
         marked = MARKER in m.sql

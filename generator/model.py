@@ -66,13 +66,17 @@ class Field:
     column1: str | None = None
     column2: str | None = None
     selection: tuple[SelectionValue, ...] = ()
+    # A value per company (Odoo's company_dependent): rendered in the model's per-company table
+    company_dependent: bool = False
     # Provenance: which Odoo modules define or extend the field. Never triggers a migration.
     modules: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
 class Constraint:
-    """An SQL constraint from Odoo's ``_sql_constraints`` (ir.model.constraint type ``u``)."""
+    """An SQL constraint or index Odoo declares: ``_sql_constraints`` up to 18.0 and 19.0's
+    ``models.Constraint`` (ir.model.constraint type ``u``: ``unique(...)`` / ``check(...)``), and
+    19.0's ``models.Index`` / ``models.UniqueIndex`` (type ``i``: ``[UNIQUE] INDEX (...) [WHERE ...]``)."""
 
     name: str
     definition: str
@@ -95,6 +99,19 @@ class Model:
         return {f.name: f for f in self.fields}
 
 
+TABLELESS_KINDS = ("view", "manual")
+
+
+@dataclass(frozen=True)
+class TablelessModel:
+    """A model of the selection that gets no table, and why: ``view`` (Odoo reads it from an SQL
+    view or a query: ``_auto = False``) or ``manual`` (a table Odoo creates by hand in init())."""
+
+    name: str
+    kind: str
+    module: str = field(compare=False)
+
+
 @dataclass(frozen=True)
 class Snapshot:
     odoo_version: str
@@ -102,6 +119,8 @@ class Snapshot:
     models: tuple[Model, ...] = ()
     # Models that fields point at but that are not part of the snapshot (kept as plain uuid columns).
     external_models: tuple[str, ...] = ()
+    # Models of the selected modules that are not tables (SQL views, hand-made tables): reported
+    tableless: tuple[TablelessModel, ...] = ()
     preset: str | None = field(default=None, compare=False)
     with_references: bool = field(default=False, compare=False)
     format: int = FORMAT

@@ -23,6 +23,14 @@ session setting that row-level security reads. Structured data only: no SQL is t
     model = "res.company"            # to a table that already exists (the column keeps no default)
     field = "po_lead"
     value = 0
+
+    [types]
+    float = "numeric"                # or "double precision" (Odoo's type for floats without digits)
+
+    [[record_id]]                    # an integer field that holds another row's id: uuid = true
+    model = "mail.alias"             # makes it a uuid column, uuid = false keeps it integer
+    field = "alias_force_thread_id"  # (default: see tenant.is_record_id)
+    uuid = false
 """
 
 from __future__ import annotations
@@ -69,6 +77,17 @@ class DefaultRule:
 
 
 @dataclass(frozen=True)
+class RecordIdRule:
+    model: str
+    field: str
+    uuid: bool
+    where: str = ""
+
+
+FLOAT_TYPES = ("numeric", "double precision")
+
+
+@dataclass(frozen=True)
 class Rules:
     setting: str = DEFAULT_SETTING
     indexes: tuple[IndexRule, ...] = ()
@@ -77,6 +96,8 @@ class Rules:
     defaults: tuple[DefaultRule, ...] = ()
     lock_timeout: str = "5s"
     statement_timeout: str = "1h"
+    float_type: str = "numeric"
+    record_ids: tuple[RecordIdRule, ...] = ()
 
 
 def _need(entry: dict[str, Any], key: str, kind: type, where: str) -> Any:
@@ -89,7 +110,7 @@ def _need(entry: dict[str, Any], key: str, kind: type, where: str) -> Any:
 
 
 def parse(data: dict[str, Any], source: str) -> Rules:
-    known = {"tenant", "index", "check", "default", "migration"}
+    known = {"tenant", "index", "check", "default", "migration", "types", "record_id"}
     for key in data:
         if key not in known:
             raise UsageError(f"{source}: unknown section {key!r} (known: {', '.join(sorted(known))})")
@@ -134,6 +155,28 @@ def parse(data: dict[str, Any], source: str) -> Rules:
             raise UsageError(f"{where}: missing text, number or boolean key 'value'")
         defaults.append(DefaultRule(_need(entry, "model", str, where), _need(entry, "field", str, where),
                                     entry["value"], where))
+    types = data.get("types", {})
+    if not isinstance(types, dict):
+        raise UsageError(f"{source}: [types] must be a table")
+    for key in types:
+        if key != "float":
+            raise UsageError(f"{source}: types.{key}: unknown key (known: float)")
+    float_type = types.get("float", "numeric")
+    if float_type not in FLOAT_TYPES:
+        raise UsageError(f"{source}: types.float must be one of {', '.join(repr(t) for t in FLOAT_TYPES)}, not {float_type!r}")
+    record_ids = []
+    entries = data.get("record_id", [])
+    if not isinstance(entries, list):
+        raise UsageError(f"{source}: record_id must be an array of tables ([[record_id]])")
+    for i, entry in enumerate(entries):
+        where = f"{source}: record_id[{i}]"
+        if not isinstance(entry, dict):
+            raise UsageError(f"{where}: expected a table with model, field and uuid")
+        for key in entry:
+            if key not in ("model", "field", "uuid"):
+                raise UsageError(f"{where}.{key}: unknown key (known: model, field, uuid)")
+        record_ids.append(RecordIdRule(_need(entry, "model", str, where), _need(entry, "field", str, where),
+                                       _need(entry, "uuid", bool, where), where))
     migration = data.get("migration", {})
     timeouts = {}
     for key in ("lock_timeout", "statement_timeout"):
@@ -141,7 +184,8 @@ def parse(data: dict[str, Any], source: str) -> Rules:
         if not isinstance(value, str) or not re.fullmatch(r"\d+\s*(us|ms|s|min|h|d)?", value.strip()):
             raise UsageError(f"{source}: migration.{key} must be a duration such as '5s', '500ms' or '1h'")
         timeouts[key] = value.strip()
-    return Rules(setting, tuple(indexes), tuple(checks), source, tuple(defaults), **timeouts)
+    return Rules(setting, tuple(indexes), tuple(checks), source, tuple(defaults), **timeouts,
+                 float_type=float_type, record_ids=tuple(record_ids))
 
 
 def load_toml(path: str | Path | None, default_file: str, what: str):

@@ -21,7 +21,7 @@ import fastjsonschema
 import jsonschema
 
 from generator.errors import SnapshotError
-from generator.model import FORMAT, Constraint, Field, Model, SelectionValue, Snapshot
+from generator.model import FORMAT, Constraint, Field, Model, SelectionValue, Snapshot, TablelessModel
 
 
 @lru_cache(maxsize=None)
@@ -48,6 +48,8 @@ def field_to_dict(f: Field) -> dict[str, Any]:
         d["index"] = f.index
     if f.translate:
         d["translate"] = True
+    if f.company_dependent:
+        d["company_dependent"] = True
     for key in ("size", "relation", "on_delete", "relation_table", "column1", "column2"):
         value = getattr(f, key)
         if value is not None:
@@ -75,7 +77,7 @@ def to_dict(snapshot: Snapshot) -> dict[str, Any]:
                 for c in m.constraints
             }
         models[m.name] = entry
-    return {
+    out = {
         "format": snapshot.format,
         "odoo_version": snapshot.odoo_version,
         "modules": sorted(snapshot.modules),
@@ -84,6 +86,9 @@ def to_dict(snapshot: Snapshot) -> dict[str, Any]:
         "external_models": sorted(snapshot.external_models),
         "models": models,
     }
+    if snapshot.tableless:
+        out["tableless_models"] = {t.name: {"kind": t.kind, "module": t.module} for t in snapshot.tableless}
+    return out
 
 
 def _field_from_dict(name: str, d: dict[str, Any]) -> Field:
@@ -101,6 +106,7 @@ def _field_from_dict(name: str, d: dict[str, Any]) -> Field:
         column1=d.get("column1"),
         column2=d.get("column2"),
         selection=tuple(SelectionValue(v, label) for v, label in d.get("selection", [])),
+        company_dependent=d.get("company_dependent", False),
         modules=tuple(d.get("modules", [])),
     )
 
@@ -132,6 +138,8 @@ def from_dict(data: dict[str, Any]) -> Snapshot:
         with_references=data.get("with_references", False),
         models=tuple(models),
         external_models=tuple(sorted(data["external_models"])),
+        tableless=tuple(TablelessModel(name, t["kind"], t["module"])
+                        for name, t in sorted(data.get("tableless_models", {}).items())),
     )
 
 
@@ -187,16 +195,8 @@ def validate(data: Any, *, path: str | None = None) -> None:
 
 
 def _check_references(data: dict[str, Any], path: str | None) -> None:
-    known = set(data["models"]) | set(data["external_models"])
-    tables: dict[str, str] = {}
+    known = set(data["models"]) | set(data["external_models"]) | set(data.get("tableless_models", {}))
     for mname, m in data["models"].items():
-        other = tables.setdefault(m["table"], mname)
-        if other != mname:
-            raise SnapshotError(
-                f"table {m['table']!r} is used by both {other!r} and {mname!r}",
-                path=path,
-                where=_json_path(["models", mname, "table"]),
-            )
         for fname, f in m["fields"].items():
             rel = f.get("relation")
             if rel is not None and rel not in known:

@@ -86,7 +86,10 @@ def test_foreign_keys_are_uuid_tenant_scoped_counted_and_indexed(schema_db, bund
             if f.type == "many2many" and f.relation_table not in model_tables:
                 relation_tables[f.relation_table] = 1 + (f.relation in models)
     both_ends = sum(1 for ends in relation_tables.values() if ends == 2)
-    assert len(fks) == m2o + 2 * both_ends + sum(1 for e in relation_tables.values() if e == 1)
+    # + per-company tables (tenant rule 9): the res_id and company_id keys of each
+    per_company = {m.table for m in bundled.models if any(f.company_dependent for f in m.fields)}
+    assert per_company
+    assert len(fks) == m2o + 2 * both_ends + sum(1 for e in relation_tables.values() if e == 1) + 2 * len(per_company)
     assert both_ends > 20 and m2o > 300
     # every FK column has an index whose first two columns are (tenant_id, col)
     indexed = {

@@ -68,10 +68,17 @@ def test_unexpected_key(data):
     _error(d, '$.models["sale.order"].fields.state', "unexpected key", "help")
 
 
-def test_two_models_one_table(data):
+def test_two_models_one_table_load_and_conflicting_fields_are_refused_at_render(data):
+    """Odoo lets models share a table (ir.actions.*): allowed, rendered as one table, unless two of
+    them declare one field as different columns."""
+    from generator import tenant
+    from generator.errors import RenderError
+
     d = copy.deepcopy(data)
     d["models"]["sale.order"]["table"] = "sale_order_line"
-    _error(d, "is used by both")
+    snap = snapshot.loads(json.dumps(d))
+    with pytest.raises(RenderError, match="shared by sale.order and sale.order.line"):
+        tenant.build(snap)
 
 
 def test_missing_file(tmp_path):

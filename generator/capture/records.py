@@ -35,6 +35,7 @@ class RawField:
     column1: str | None
     column2: str | None
     modules: tuple[str, ...]
+    company_dependent: bool = False
 
 
 @dataclass(frozen=True)
@@ -44,13 +45,14 @@ class RawModel:
     label: str
     transient: bool
     modules: tuple[str, ...]
+    abstract: bool | None = None  # ir.model.abstract (19.0+); None where Odoo does not say
 
 
 @dataclass(frozen=True)
 class RawConstraint:
     model_id: int
     name: str
-    type: str  # "u" SQL constraint, "f" foreign key
+    type: str  # "u" SQL constraint, "f" foreign key, "i" index (19.0+)
     definition: str
     module: str
 
@@ -63,6 +65,9 @@ class OdooMetadata:
     fields: tuple[RawField, ...]
     selections: tuple[RawSelection, ...]
     constraints: tuple[RawConstraint, ...]
+    # Database source only: relation kind of every table and view in the Odoo database's public
+    # schema ("r" table, "v" view, ...); None over the RPC APIs, which cannot see the catalog.
+    relations: dict[str, str] | None = None
 
 
 # The exact columns capture reads from each ir.* model (both sources read the same ones).
@@ -71,9 +76,8 @@ FIELD_COLUMNS = (
     "id", "model", "name", "ttype", "field_description", "store", "required", "index", "translate",
     "size", "relation", "on_delete", "relation_table", "column1", "column2", "modules",
 )
-# Only stored fields that can become a column or a relation table shape the schema (the database
-# source applies the same filter in sql/ir_model_fields.sql).
-FIELD_DOMAIN = [["store", "=", True], ["ttype", "!=", "one2many"]]
+# Which ir.model.fields rows are read (stored, not one2many, plus 17.0's company-dependent ones)
+# is the series profile's field_domain (capture/profiles.py); sql/ir_model_fields.sql does the same.
 SELECTION_COLUMNS = ("id", "field_id", "value", "name", "sequence")
 CONSTRAINT_COLUMNS = ("id", "model", "module", "name", "definition", "type")
 MODULE_COLUMNS = ("id", "name", "state", "latest_version")
@@ -99,11 +103,21 @@ def none_if_false(value: object) -> object:
     return None if value is False or value == "" else value
 
 
-def build_metadata(rows: dict[str, list[dict]], *, module_names: dict[int, str]) -> OdooMetadata:
+def truthy(value: object) -> bool:
+    """A flag that is a boolean in one series and a selection in another (19.0's ``translate``:
+    'standard' / 'html_translate' / 'xml_translate'; NULL, false or '' mean no)."""
+    return value not in (None, False, "", 0)
+
+
+def build_metadata(rows: dict[str, list[dict]], *, module_names: dict[int, str],
+                   company_dependent: frozenset[tuple[str, str]] = frozenset(),
+                   relations: dict[str, str] | None = None) -> OdooMetadata:
     """Normalise rows as XML-RPC returns them with ``load=''`` (many2one values are plain ids).
 
     ``rows`` has keys ir.model, ir.model.fields, ir.model.fields.selection, ir.model.constraint,
     ir.module.module. The database source produces the same dicts, so this is shared.
+    ``company_dependent``: (model, field) pairs known to be company-dependent where the rows cannot
+    say so (Odoo 17.0, where such fields are not stored); any other non-stored row is dropped.
     """
     installed = sorted(r["name"] for r in rows["ir.module.module"] if r["state"] == "installed")
     base = next((r for r in rows["ir.module.module"] if r["name"] == "base"), None)
@@ -112,20 +126,23 @@ def build_metadata(rows: dict[str, list[dict]], *, module_names: dict[int, str])
         RawModel(
             id=r["id"], model=r["model"], label=r["name"] or r["model"], transient=bool(r["transient"]),
             modules=split_modules(r["modules"]),
+            abstract=bool(r["abstract"]) if r.get("abstract") is not None else None,
         )
         for r in rows["ir.model"]
     )
-    fields = tuple(
-        RawField(
+    fields = []
+    for r in rows["ir.model.fields"]:
+        cd = truthy(r.get("company_dependent")) or (r["model"], r["name"]) in company_dependent
+        if not r["store"] and not cd:
+            continue  # a non-stored field read only because it is named like a company-dependent one
+        fields.append(RawField(
             id=r["id"], model=r["model"], name=r["name"], ttype=r["ttype"], label=r["field_description"] or r["name"],
-            store=bool(r["store"]), required=bool(r["required"]), index=bool(r["index"]),
-            translate=bool(r["translate"]), size=(r["size"] or None), relation=none_if_false(r["relation"]),
+            store=bool(r["store"]) or cd, required=bool(r["required"]), index=bool(r["index"]),
+            translate=truthy(r["translate"]), size=(r["size"] or None), relation=none_if_false(r["relation"]),
             on_delete=none_if_false(r["on_delete"]), relation_table=none_if_false(r["relation_table"]),
             column1=none_if_false(r["column1"]), column2=none_if_false(r["column2"]),
-            modules=split_modules(r["modules"]),
-        )
-        for r in rows["ir.model.fields"]
-    )
+            modules=split_modules(r["modules"]), company_dependent=cd,
+        ))
     selections = tuple(
         RawSelection(field_id=r["field_id"], value=r["value"], label=r["name"] or "", sequence=r["sequence"] or 0)
         for r in rows["ir.model.fields.selection"]
@@ -137,4 +154,4 @@ def build_metadata(rows: dict[str, list[dict]], *, module_names: dict[int, str])
         )
         for r in rows["ir.model.constraint"]
     )
-    return OdooMetadata(version, tuple(installed), models, fields, selections, constraints)
+    return OdooMetadata(version, tuple(installed), models, tuple(fields), selections, constraints, relations)

@@ -11,8 +11,14 @@ For a selection S of installed modules:
 4. With references: every model with a table that a kept many2one/many2many points at is pulled
    in (``reference_depth`` hops, 0 = the whole closure), with the fields and constraints of its
    creating module and of S.
-5. Every other relation target is listed in ``external_models``; the renderer keeps such columns
+5. A many2many whose relation table is another model's table (project.task's user_ids and
+   personal_stage_type_ids use ``project_task_user_rel``, the table of project.task.stage.personal)
+   pulls that model in, with or without references: its table is where the field's rows live.
+6. Every other relation target is listed in ``external_models``; the renderer keeps such columns
    as plain uuid columns and reports them. Nothing is dropped silently.
+7. Models of the selected modules that have no table of their own (SQL views and queries,
+   tables Odoo makes by hand) are listed in ``tableless`` with their kind, and so are relation
+   targets of those kinds.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from dataclasses import dataclass, replace
 
 from generator.capture.catalog import Catalog
 from generator.errors import CaptureError
-from generator.model import Model, Snapshot
+from generator.model import TABLELESS_KINDS, Model, Snapshot, TablelessModel
 
 PRESETS: dict[str, tuple[str, ...]] = {
     # The sales and inventory core of Odoo: products and units, stock, sales, purchases.
@@ -98,6 +104,18 @@ def select(catalog: Catalog, scope: Scope, *, source: str = "this Odoo") -> Snap
             chosen.update(new)
             frontier = list(new.values())
 
+    by_table = {m.table: m for m in catalog.models}
+    pending = list(chosen.values())
+    while pending:
+        storage: dict[str, Model] = {}
+        for m in pending:
+            for f in m.fields:
+                owner = by_table.get(f.relation_table or "") if f.type == "many2many" else None
+                if owner is not None and owner.name not in chosen and owner.name not in storage:
+                    storage[owner.name] = _narrow(owner, selection | {owner.module}, "reference")
+        chosen.update(storage)
+        pending = list(storage.values())
+
     known = set(by_name) | set(catalog.tableless_models)
     external: set[str] = set()
     for m in chosen.values():
@@ -107,6 +125,11 @@ def select(catalog: Catalog, scope: Scope, *, source: str = "this Odoo") -> Snap
                     raise CaptureError(f"field {m.name}.{f.name} points at model {f.relation!r}, which {source} does not have")
                 external.add(f.relation)
 
+    tableless = {
+        name: TablelessModel(name, kind, catalog.tableless_modules.get(name, ""))
+        for name, kind in catalog.tableless.items()
+        if kind in TABLELESS_KINDS and (catalog.tableless_modules.get(name) in selection or name in external)
+    }
     return Snapshot(
         odoo_version=catalog.odoo_version,
         modules=tuple(sorted(selection)),
@@ -114,4 +137,5 @@ def select(catalog: Catalog, scope: Scope, *, source: str = "this Odoo") -> Snap
         with_references=scope.with_references,
         models=tuple(chosen[k] for k in sorted(chosen)),
         external_models=tuple(sorted(external)),
+        tableless=tuple(tableless[k] for k in sorted(tableless)),
     )

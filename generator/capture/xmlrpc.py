@@ -1,7 +1,9 @@
 """Capture source: a live Odoo over XML-RPC.
 
 One authenticate call plus five batched ``search_read`` calls, whatever the number of models:
-ir.model, ir.model.fields, ir.model.fields.selection, ir.model.constraint, ir.module.module.
+ir.module.module first (the installed version of ``base`` names the Odoo series, whose profile
+says which columns the other models have), then ir.model, ir.model.fields,
+ir.model.fields.selection and ir.model.constraint.
 Only the columns the snapshot needs are asked for, and many2one values come back as plain ids
 (``load=''``), which spares Odoo resolving a display name per value. ir.model.relation is not read:
 every relation table it lists is named, with its columns, by the many2many fields themselves.
@@ -16,25 +18,11 @@ from dataclasses import dataclass
 from urllib.parse import urlparse
 from xml.parsers.expat import ExpatError
 
-from generator.capture.records import (
-    CONSTRAINT_COLUMNS,
-    FIELD_COLUMNS,
-    FIELD_DOMAIN,
-    MODEL_COLUMNS,
-    MODULE_COLUMNS,
-    SELECTION_COLUMNS,
-    OdooMetadata,
-    build_metadata,
-)
+from generator.capture import profiles
+from generator.capture.records import MODULE_COLUMNS, OdooMetadata, build_metadata, odoo_series
 from generator.errors import CaptureError
 
-READS = (
-    ("ir.model", MODEL_COLUMNS, []),
-    ("ir.model.fields", FIELD_COLUMNS, FIELD_DOMAIN),
-    ("ir.model.fields.selection", SELECTION_COLUMNS, []),
-    ("ir.model.constraint", CONSTRAINT_COLUMNS, []),
-    ("ir.module.module", MODULE_COLUMNS, [["state", "=", "installed"]]),
-)
+MODULE_READ = ("ir.module.module", MODULE_COLUMNS, [["state", "=", "installed"]])
 
 
 @dataclass(frozen=True)
@@ -97,7 +85,9 @@ def _explain(exc: Exception, config: XmlRpcConfig, what: str) -> CaptureError:
     return CaptureError(f"{where}: {type(exc).__name__} while {what}: {exc}")
 
 
-def fetch(config: XmlRpcConfig) -> OdooMetadata:
+def fetch(config: XmlRpcConfig, *, company_dependent: tuple[tuple[str, str], ...] = ()) -> OdooMetadata:
+    """``company_dependent``: more (model, field) pairs to treat as company-dependent (Odoo 17.0,
+    whose metadata cannot say which fields are)."""
     parsed = urlparse(config.url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise CaptureError(f"--odoo-url {config.url!r} is not an http(s) URL")
@@ -117,7 +107,8 @@ def fetch(config: XmlRpcConfig) -> OdooMetadata:
         )
     obj = _proxy(config, "object")
     rows: dict[str, list[dict]] = {}
-    for model, columns, domain in READS:
+
+    def read(model: str, columns: tuple[str, ...], domain: list) -> None:
         try:
             result = obj.execute_kw(
                 config.database, uid, config.password, model, "search_read", [domain],
@@ -128,8 +119,15 @@ def fetch(config: XmlRpcConfig) -> OdooMetadata:
         if not isinstance(result, list):
             raise CaptureError(f"Odoo at {config.url}: search_read on {model} returned {type(result).__name__}, not a list")
         rows[model] = result
+
+    read(*MODULE_READ)
+    base = next((r for r in rows["ir.module.module"] if r.get("name") == "base"), None)
+    profile = profiles.for_series(odoo_series(base.get("latest_version") if base else None))
+    for model, columns, domain in profile.read_plan(company_dependent):
+        read(model, columns, domain)
     module_names = {r["id"]: r["name"] for r in rows["ir.module.module"]}
     try:
-        return build_metadata(rows, module_names=module_names)
+        return build_metadata(rows, module_names=module_names,
+                              company_dependent=profile.known_company_dependent_with(company_dependent))
     except (KeyError, TypeError) as exc:
         raise CaptureError(f"Odoo at {config.url}: unexpected record shape ({exc!r}); is this Odoo 16 or later?") from None

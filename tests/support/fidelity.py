@@ -3,7 +3,8 @@ names and types read from the reference database's catalog).
 
 For every generated table that Odoo also has: each Odoo column of a field in the snapshot must be present
 with the mapped type; ours has no column Odoo lacks except tenant_id. Documented exceptions:
-- ``id`` and integer columns of many2one / many2one_reference fields are uuid here (tenant rule 2);
+- ``id`` and integer columns of many2one / many2one_reference fields, and integer fields that hold
+  a record id (tenant.is_record_id), are uuid here (tenant rule 2);
 - float fields are numeric here (ir.model.fields does not say whether a float has digits; Odoo uses
   double precision for the ones without);
 - binary fields with ``attachment=False`` have a bytea column in Odoo and none here (ir.model.fields does
@@ -17,6 +18,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from generator import tenant
 from generator.model import Snapshot
 from generator.tables import Schema
 from tests.support.make_fixtures import FIXTURES
@@ -64,6 +66,8 @@ def compare(snapshot: Snapshot, schema: Schema) -> Fidelity:
                 continue
             want = otype
             if col == "id" or (f is not None and f.type in ("many2one", "many2one_reference")):
+                want = "uuid"
+            elif f is not None and tenant.is_record_id(model.name, f):
                 want = "uuid"
             elif f is not None and f.type == "float" and otype == "double precision":
                 want = "numeric"

@@ -35,20 +35,50 @@ def _is_m2o(value) -> bool:
     return isinstance(value, list) and len(value) == 2 and isinstance(value[0], int) and isinstance(value[1], str)
 
 
+def _term(record: dict, term: list) -> bool:
+    name, op, value = term
+    have = record.get(name)
+    if _is_m2o(have):
+        have = have[0]
+    if op == "=":
+        return have == value
+    if op == "!=":
+        return have != value
+    if op == "in":
+        return have in value
+    raise xmlrpc.client.Fault(1, f"unsupported domain operator {op!r}")
+
+
+def _parse(domain: list, i: int):
+    """One node of an Odoo domain in Polish notation: '|' / '&' take two nodes, '!' one."""
+    item = domain[i]
+    if item in ("|", "&"):
+        left, j = _parse(domain, i + 1)
+        right, k = _parse(domain, j)
+        return (item, left, right), k
+    if item == "!":
+        node, j = _parse(domain, i + 1)
+        return ("!", node), j
+    return item, i + 1
+
+
+def _evaluate(record: dict, node) -> bool:
+    if isinstance(node, tuple):
+        if node[0] == "|":
+            return _evaluate(record, node[1]) or _evaluate(record, node[2])
+        if node[0] == "&":
+            return _evaluate(record, node[1]) and _evaluate(record, node[2])
+        return not _evaluate(record, node[1])
+    return _term(record, node)
+
+
 def _matches(record: dict, domain: list) -> bool:
-    for term in domain:
-        name, op, value = term
-        have = record.get(name)
-        if _is_m2o(have):
-            have = have[0]
-        if op == "=" and have != value:
+    """Odoo's domain semantics: prefix operators, and an implicit AND between top-level nodes."""
+    i = 0
+    while i < len(domain):
+        node, i = _parse(domain, i)
+        if not _evaluate(record, node):
             return False
-        if op == "!=" and have == value:
-            return False
-        if op == "in" and have not in value:
-            return False
-        if op not in ("=", "!=", "in"):
-            raise xmlrpc.client.Fault(1, f"unsupported domain operator {op!r}")
     return True
 
 
@@ -130,6 +160,10 @@ class FakeOdoo:
         if model not in self.records:
             raise xmlrpc.client.Fault(2, f"KeyError: '{model}'")
         fields = kwargs.get("fields") or None
+        known = set(self.records[model][0]) if self.records[model] else set()
+        for name in fields or ():
+            if known and name not in known:  # Odoo refuses to read a field the model does not have
+                raise xmlrpc.client.Fault(2, f"ValueError: Invalid field {name!r} on model {model!r}")
         plain_ids = kwargs.get("load", "_classic_read") != "_classic_read"
         out = []
         for rec in sorted(self.records[model], key=lambda r: r["id"]):

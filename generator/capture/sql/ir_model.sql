@@ -4,6 +4,7 @@ SELECT
     m.model,
     coalesce(m.name ->> %(lang)s, m.name ->> 'en_US') AS name,
     coalesce(m.transient, false) AS transient,
+    to_jsonb(m) -> 'abstract' AS abstract,  -- a column since 19.0
     coalesce((
         SELECT string_agg(DISTINCT d.module, ', ' ORDER BY d.module)
         FROM ir_model_data AS d

@@ -17,15 +17,16 @@ SELECT
     coalesce(f.store, false) AS store,
     coalesce(f.required, false) AS required,
     coalesce(f.index, false) AS index,
-    coalesce(f.translate, false) AS translate,
+    to_jsonb(f) -> 'translate' AS translate,  -- boolean up to 18.0, a selection (text) in 19.0
     coalesce(f.size, 0) AS size,
     f.relation,
     f.on_delete,
     f.relation_table,
     f.column1,
     f.column2,
-    coalesce(fm.modules, '') AS modules
+    coalesce(fm.modules, '') AS modules,
+    to_jsonb(f) -> 'company_dependent' AS company_dependent  -- a column since 18.0
 FROM ir_model_fields AS f
 LEFT JOIN field_modules AS fm ON fm.res_id = f.id
-WHERE f.store AND f.ttype != 'one2many'
+WHERE (f.store OR f.name = any(%(company_dependent_names)s)) AND f.ttype != 'one2many'
 ORDER BY f.id
