@@ -36,7 +36,7 @@ bench: install
 
 ## snapshot: re-capture the bundled snapshot from the reference metadata in ../shared (maintainers only)
 snapshot: install
-	$(BIN)/python -m tests.support.make_fixtures ../shared/reference/odoo-17.0
+	$(BIN)/python -m tests.support.make_fixtures ../shared/reference/odoo-17.0 ../shared/reference/odoo-18.0 ../shared/reference/odoo-19.0
 	$(BIN)/python -m tests.support.make_bundled_snapshot
 
 clean:

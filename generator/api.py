@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol
 
 from generator import diff as diff_mod
 from generator import ops, render, rules, tenant
+from generator import upgrade as upgrade_mod
 from generator import snapshot as snapshots
 from generator.capture import catalog, database, scope as scoping, xmlrpc
 from generator import diagram as diagram_mod
@@ -45,6 +46,8 @@ class Source:
     xmlrpc: xmlrpc.XmlRpcConfig | None = None
     dsn: str | None = None
     snapshot_path: str | None = None
+    # (model, field) pairs to treat as company-dependent besides the series profile's (Odoo 17.0)
+    company_dependent: tuple[tuple[str, str], ...] = ()
 
     def describe(self) -> str:
         if self.snapshot_path:
@@ -73,9 +76,9 @@ def read_catalog(source: Source, progress: Progress) -> catalog.Catalog:
     if source.snapshot_path:
         return catalog.from_snapshot(snapshots.load(source.snapshot_path))
     if source.dsn:
-        return catalog.from_metadata(database.fetch(source.dsn))
+        return catalog.from_metadata(database.fetch(source.dsn, company_dependent=source.company_dependent))
     assert source.xmlrpc is not None
-    return catalog.from_metadata(xmlrpc.fetch(source.xmlrpc))
+    return catalog.from_metadata(xmlrpc.fetch(source.xmlrpc, company_dependent=source.company_dependent))
 
 
 def capture(source: Source, scope: scoping.Scope, *, output: str | None = None,
@@ -88,6 +91,10 @@ def capture(source: Source, scope: scoping.Scope, *, output: str | None = None,
         f"selected {len(snap.models)} models, {sum(len(m.fields) for m in snap.models)} fields "
         f"({len(snap.external_models)} referenced models left outside)"
     )
+    for kind, what in (("view", "SQL views or queries"), ("manual", "tables Odoo makes by hand")):
+        names = [t.name for t in snap.tableless if t.kind == kind]
+        if names:
+            progress.step(f"not rendered, {what}: {', '.join(names)}")
     if output:
         snapshots.write_atomic(output, text)
     return CaptureResult(snap, text, snapshots.sha256(text))
@@ -121,6 +128,8 @@ class GenerateResult:
     notes: tuple[str, ...]
     external: tuple[ExternalReference, ...]
     snapshot_sha: str
+    upgrade: str | None = None  # "17.0 -> 18.0": the migration follows an Odoo upgrade
+    reasons: dict[int, str] = field(default_factory=dict)  # operation index -> why it is destructive
 
 
 def existing_migrations(folder: Path) -> list[tuple[int, Path]]:
@@ -154,12 +163,30 @@ def _previous_state(folder: Path, new: Snapshot) -> tuple[Snapshot, rules.Rules]
                 f"{files[-1].name} was generated from (sha256 {header.group(1)[:12]}); was it edited? "
                 "Restore it from version control"
             )
-    if previous.odoo_version != new.odoo_version and previous.models:
+    if previous.models and series_key(new.odoo_version) < series_key(previous.odoo_version):
         raise SnapshotError(
-            f"the new snapshot is of Odoo {new.odoo_version} but {kept} is of Odoo {previous.odoo_version}; "
-            "migrating between Odoo versions is not supported: start a new migrations folder"
+            f"the new snapshot is of Odoo {new.odoo_version} but {kept} is of Odoo {previous.odoo_version}: "
+            "going back to an older Odoo series is not supported (revert the migrations of the upgrade instead)"
         )
     return previous, kept_rules
+
+
+def series_key(version: str) -> tuple[int, ...]:
+    """'17.0' -> (17, 0); 'saas~17.2' -> (17, 2): Odoo series in release order."""
+    parts = []
+    for part in version.removeprefix("saas~").split("."):
+        try:
+            parts.append(int(part))
+        except ValueError:
+            break
+    return tuple(parts)
+
+
+def upgrade_of(previous: Snapshot, new: Snapshot) -> str | None:
+    """'17.0 -> 18.0' when the new snapshot is of a newer Odoo series than the kept one."""
+    if previous.models and previous.odoo_version != new.odoo_version:
+        return f"{previous.odoo_version} -> {new.odoo_version}"
+    return None
 
 
 def load_new_snapshot(source: Source | None, scope: scoping.Scope, snapshot_path: str | None,
@@ -171,6 +198,13 @@ def load_new_snapshot(source: Source | None, scope: scoping.Scope, snapshot_path
     return snapshots.load(path)
 
 
+def data_at_risk(result: GenerateResult, database_url: str | None) -> dict[int, int | None]:
+    """For ``plan --database-url``: rows or values each destructive operation would lose there."""
+    from generator.runner import counts
+
+    return counts.lost(list(result.operations), database_url)
+
+
 def generate(new: Snapshot, options: GenerateOptions = GenerateOptions(), progress: Progress = Silent()) -> GenerateResult:
     folder = options.migrations_dir
     text = snapshots.dumps(new)
@@ -179,18 +213,15 @@ def generate(new: Snapshot, options: GenerateOptions = GenerateOptions(), progre
     current_rules = rules.load(options.rules_path)
     rules.check_defaults(current_rules, new.model_map)
     hints, rename_notes = renames_mod.resolve(renames_mod.load(options.renames_path), previous, new)
-    possible = renames_mod.possible_renames(previous, new, hints)
-    if possible:
-        listing = "\n".join(f"  - {m}: {o} -> {n}" for m, o, n in possible)
-        first = possible[0]
+    suggestions = renames_mod.suggest(previous, new, hints)
+    if suggestions:
+        listing, toml = renames_mod.explain(suggestions)
         raise PossibleRename(
             f"these fields disappeared while a field of the same type appeared on the same model; "
-            f"were they renamed?\n{listing}\nNothing was written. Say which in {renames_mod.DEFAULT_FILE} "
-            f"(or --renames FILE):\n"
-            f"  [[field]]      # a rename: the column keeps its data\n"
-            f"  model = \"{first[0]}\"\n  old = \"{first[1]}\"\n  new = \"{first[2]}\"\n"
-            f"or, if they are unrelated, the same three keys under [[unrelated]] "
-            f"(the old column is then dropped, which needs --allow-destructive)."
+            f"were they renamed? (evidence in brackets)\n{listing}\nNothing was written. Say which in "
+            f"{renames_mod.DEFAULT_FILE} (or --renames FILE): [[field]] is a rename (the column keeps its data), "
+            f"[[unrelated]] is not (the old column is dropped, which needs --allow-destructive). A start, "
+            f"renames for the suggestions with more evidence than their type; review every line:\n\n{toml}"
         )
     progress.step("computing the schema and its changes")
     old_schema = tenant.build(previous, previous_rules)
@@ -202,21 +233,27 @@ def generate(new: Snapshot, options: GenerateOptions = GenerateOptions(), progre
         f"table has rows; give existing rows a value with a [[default]] entry in the rules file"
         for op in operations
         if isinstance(op, ops.AddColumn) and op.column.not_null and op.column.backfill is None
+    ) + tuple(
+        f"column {op.table}.{op.after.name} becomes NOT NULL: the migration fails if a row holds NULL there; "
+        f"give those rows a value with a [[default]] entry in the rules file"
+        for op in operations
+        if isinstance(op, ops.AlterColumn) and op.after.not_null and not op.before.not_null and op.after.backfill is None
     )
     if not operations:
         return GenerateResult("no changes", (), (), notes, (), sha)
     if options.check:
         return GenerateResult("out of date", (), tuple(operations), notes, (), sha)
-    destructive = [op for op in operations if op.destructive]
+    destructive = upgrade_mod.explain(operations, previous, new)
     if destructive and not options.allow_destructive:
-        listing = "\n".join(f"  - {op.describe()}" for op in destructive)
+        listing = "\n".join(f"  - {line}" for line in destructive)
         raise DestructiveChange(
             f"the change is destructive and was refused; nothing was written:\n{listing}\n"
             "Give --allow-destructive to emit it anyway (under a loud header), or add rename hints if these are renames."
         )
-    info = SnapshotInfo(sha, new.odoo_version, new.modules)
+    upgrade = upgrade_of(previous, new)
+    info = SnapshotInfo(sha, new.odoo_version, new.modules, upgrade)
     if previous.models:
-        groups = [("schema update", operations)]
+        groups = [(f"upgrade to odoo {series_key(new.odoo_version)[0]}" if upgrade else "schema update", operations)]
     else:
         groups = render.group_initial(operations, new_schema)
     plans = [plan for description, group in groups for plan in render.lock_safe(description, group)]
@@ -236,8 +273,9 @@ def generate(new: Snapshot, options: GenerateOptions = GenerateOptions(), progre
                                         down_of=version, **common))
     files = tuple(files)
     external = render.external_of(operations, new_schema)
+    reasons = {i: upgrade_mod.reason(op, previous, new) for i, op in enumerate(operations) if op.destructive}
     if options.dry_run:
-        return GenerateResult("planned", files, tuple(operations), notes, external, sha)
+        return GenerateResult("planned", files, tuple(operations), notes, external, sha, upgrade, reasons)
     progress.step(f"writing {len(files)} migration file(s) to {folder}")
     writes = [(folder / f.filename, f.text) for f in files] + [(folder / KEPT_SNAPSHOT, text)]
     if current_rules.source:
@@ -246,7 +284,7 @@ def generate(new: Snapshot, options: GenerateOptions = GenerateOptions(), progre
         (folder / KEPT_RULES).unlink()
     for path, content in writes:
         snapshots.write_atomic(path, content)
-    return GenerateResult("written", files, tuple(operations), notes, external, sha)
+    return GenerateResult("written", files, tuple(operations), notes, external, sha, upgrade, reasons)
 
 
 def _now() -> datetime:
@@ -300,7 +338,12 @@ def lint(migrations_dir: Path, snapshot_path: str | None = None, *, check_up_to_
          sqlfluff: bool = True, squawk: bool = True, rules_path: str | None = None,
          progress: Progress = Silent()) -> LintResult:
     progress.step(f"semantic checks of {migrations_dir}")
-    findings = tuple(lint_mod.semantic(migrations_dir))
+    kept, kept_rules = render.load_kept(migrations_dir)
+    integer_ids = frozenset(
+        (t.name, c.name) for t in (tenant.build(kept, kept_rules).tables if kept else ())
+        for c in t.columns if c.type == "integer" and tenant.looks_like_record_id(c.name)
+    )
+    findings = tuple(lint_mod.semantic(migrations_dir, integer_ids))
     up_to_date, pending = None, 0
     if check_up_to_date:
         new = snapshots.load(snapshot_path or str(BUNDLED_SNAPSHOT))
@@ -336,3 +379,36 @@ def diagram(snap: Snapshot, *, module: str | None = None, tables: tuple[str, ...
             raise UsageError(f"no table changes between {changes_from / KEPT_SNAPSHOT} and the snapshot")
     chosen = diagram_mod.select_tables(schema, module=module, tables=tables)
     return diagram_mod.render(schema, chosen, columns, internal)
+
+
+# ---------------------------------------------------------------------------------------------
+# compare-odoo
+
+def compare_odoo(dsn: str, *, snapshot_path: str | None = None, migrations_dir: Path | None = None,
+                 rules_path: str | None = None, progress: Progress = Silent()):
+    """Compare an Odoo database's own tables with the schema generated from a snapshot (given, or
+    kept beside the migrations in ``migrations_dir``, default ``migrations``, with its kept rules).
+    Returns a ``generator.compare.Comparison``."""
+    from generator import compare as compare_mod
+    from generator.capture import odoo_catalog
+
+    if snapshot_path and migrations_dir is not None:
+        raise UsageError("give --snapshot or --migrations, not both")
+    if snapshot_path:
+        snap, current_rules = snapshots.load(snapshot_path), rules.load(rules_path)
+    else:
+        if rules_path:
+            raise UsageError("--rules goes with --snapshot; migrations use the rules kept beside them")
+        folder = migrations_dir if migrations_dir is not None else Path("migrations")
+        snap, current_rules = render.load_kept(folder)
+        if snap is None:
+            raise SnapshotError(f"{folder} holds no {KEPT_SNAPSHOT}: generate migrations first, or give --snapshot")
+    progress.step(f"reading model metadata and tables from the Odoo database ({database.redact(dsn)})")
+    metadata = database.fetch(dsn)
+    tables = odoo_catalog.read(dsn)
+    cat = catalog.from_metadata(metadata)
+    if snap.odoo_version != cat.odoo_version:
+        raise SnapshotError(f"the snapshot is of Odoo {snap.odoo_version} but the database is Odoo {cat.odoo_version}")
+    progress.step(f"comparing {len(tables)} Odoo tables with the schema of {len(snap.models)} models")
+    schema = tenant.build(snap, current_rules)
+    return compare_mod.compare(tables, cat, metadata, snap, schema, current_rules)

@@ -59,6 +59,9 @@ source_options = [
                  help="Pull in the models that the selected models' many2one/many2many fields point at."),
     click.option("--reference-depth", type=click.IntRange(min=0), default=1, show_default=True,
                  help="With --with-references: how many hops to follow (0 = until nothing new)."),
+    click.option("--company-dependent", "company_dependent", multiple=True, metavar="MODEL.FIELD[,...]",
+                 help="Odoo 17.0 only (its metadata cannot say which fields are company-dependent): treat these "
+                      "fields as company-dependent besides the built-in list of Odoo's own modules. Repeatable."),
 ]
 
 
@@ -68,14 +71,29 @@ def with_source_options(fn):
     return fn
 
 
-def build_source(odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapshot) -> api.Source:
+def _field_names(values) -> tuple[tuple[str, str], ...]:
+    out = []
+    for value in values or ():
+        for item in (v.strip() for v in value.split(",")):
+            model, _, name = item.rpartition(".")
+            if not item:
+                continue
+            if not model or not name:
+                raise click.BadParameter(f"{item!r} is not MODEL.FIELD (e.g. res.partner.credit_limit)",
+                                         param_hint="--company-dependent")
+            out.append((model, name))
+    return tuple(sorted(set(out)))
+
+
+def build_source(odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapshot, company_dependent=()) -> api.Source:
+    extra = _field_names(company_dependent)
     if from_snapshot:
         return api.Source(snapshot_path=from_snapshot)
     if odoo_dsn:
-        return api.Source(dsn=odoo_dsn)
+        return api.Source(dsn=odoo_dsn, company_dependent=extra)
     if odoo_url:
         return api.Source(xmlrpc=XmlRpcConfig(url=odoo_url, database=odoo_db or "", user=odoo_user or "",
-                                              password=os.environ.get("ODOO_PASSWORD", "")))
+                                              password=os.environ.get("ODOO_PASSWORD", "")), company_dependent=extra)
     return api.Source()
 
 
@@ -99,13 +117,13 @@ def cli() -> None:
               help="Where to write the snapshot JSON ('-' = standard output). Written atomically.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages on standard error.")
 def capture(odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapshot, modules, preset, with_references,
-            reference_depth, output, quiet):
+            reference_depth, company_dependent, output, quiet):
     """Capture Odoo model metadata into a deterministic snapshot file.
 
     Exactly one source: a live Odoo over XML-RPC (--odoo-url, --odoo-db, --odoo-user, password from
     ODOO_PASSWORD), an Odoo database (--odoo-dsn), or a saved snapshot (--from-snapshot).
     """
-    source = build_source(odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapshot)
+    source = build_source(odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapshot, company_dependent)
     scope = build_scope(modules, preset, with_references, reference_depth)
     progress = StderrProgress(quiet)
     result = _run(api.capture, source, scope, output=None if output == "-" else output, progress=progress)
@@ -134,9 +152,10 @@ def capture(odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapshot, modules, pres
               help="Rename hints (default: ./fbs-renames.toml if present): renamed models and fields keep their data.")
 @click.option("--reversible", is_flag=True, help="Write <version>_<name>.up.sql / .down.sql pairs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages on standard error.")
+@click.option("--database-url", hidden=True, default=None)
 def generate(snapshot_path, odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapshot, modules, preset, with_references,
-             reference_depth, migrations_dir, rules_path, timestamp, allow_destructive, dry_run, check, renames_path,
-             reversible, quiet):
+             reference_depth, company_dependent, migrations_dir, rules_path, timestamp, allow_destructive, dry_run, check, renames_path,
+             reversible, quiet, database_url):
     """Render the snapshot into versioned, tenant-scoped SQL migrations in migrations/.
 
     Diffs the snapshot against the one kept in migrations/ (fbs-snapshot.json) and writes only what
@@ -144,7 +163,7 @@ def generate(snapshot_path, odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapsho
     migration after that. An unchanged snapshot writes nothing.
     """
     progress = StderrProgress(quiet)
-    source = build_source(odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapshot)
+    source = build_source(odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapshot, company_dependent)
     scope = build_scope(modules, preset, with_references, reference_depth)
     stamp = None
     if timestamp:
@@ -156,8 +175,11 @@ def generate(snapshot_path, odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapsho
     options = api.GenerateOptions(Path(migrations_dir), rules_path, stamp, allow_destructive, dry_run, check,
                                   renames_path, reversible)
     result = _run(api.generate, new, options, progress)
+    if result.upgrade:
+        click.echo(f"Odoo upgrade: {result.upgrade}")
     if dry_run:
-        _print_plan(result)
+        at_risk = _run(api.data_at_risk, result, database_url) if database_url else {}
+        _print_plan(result, at_risk)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     if result.status == "no changes":
@@ -170,6 +192,9 @@ def generate(snapshot_path, odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapsho
         sys.exit(1)
     for ref in result.external:
         click.echo(f"external reference (plain uuid, no foreign key): {ref.table}.{ref.column} -> {ref.model}")
+    for t in new.tableless:
+        what = "an SQL view or query in Odoo" if t.kind == "view" else "a table Odoo makes by hand"
+        click.echo(f"not rendered ({what}): {t.name}")
     verb = "would write" if result.status == "planned" else "wrote"
     for f in result.files:
         click.echo(f"{verb} {Path(migrations_dir) / f.filename}")
@@ -293,17 +318,27 @@ def baseline(database_url, migrations_dir, wait_for_lock, ignore_missing, target
     _steps(_run(api.baseline, options, StderrProgress()), "nothing to record")
 
 
-def _print_plan(result) -> None:
-    """What a migration would do, per table: + added, ~ changed, - dropped; destructive ones marked."""
+def _print_plan(result, at_risk: dict | None = None) -> None:
+    """What a migration would do, per table: + added, ~ changed, - dropped; destructive ones marked,
+    with why (from the snapshots) and, given a database, how many rows or values they would lose."""
+    at_risk = at_risk or {}
     by_table: dict[str, list] = {}
-    for op in result.operations:
-        by_table.setdefault(op.table_name or "(database)", []).append(op)
+    for i, op in enumerate(result.operations):
+        by_table.setdefault(op.table_name or "(database)", []).append((i, op))
     for table in sorted(by_table):
         click.echo(f"{table}:")
-        for op in by_table[table]:
+        for i, op in by_table[table]:
             sign = "-" if op.kind.startswith(("drop", "disable")) else "+" if op.kind.startswith(
                 ("create", "add", "enable")) else "~"
-            flag = "   [DESTRUCTIVE]" if op.destructive else ""
+            flag = ""
+            if op.destructive:
+                flag = "   [DESTRUCTIVE]"
+                if i in at_risk:
+                    n = at_risk[i]
+                    what = "values" if "column" in op.kind else "rows it refuses" if op.kind == "add_constraint" else "rows"
+                    flag += " (not in the database)" if n is None else f" ({n:,} {what})"
+                if result.reasons.get(i):
+                    flag += f"\n      why: {result.reasons[i]}"
             click.echo(f"  {sign} {op.describe()}{flag}")
 
 
@@ -314,11 +349,16 @@ def _print_plan(result) -> None:
               type=click.Path(file_okay=False), help="Folder of migrations and the snapshot they came from.")
 @click.option("--rules", "rules_path", type=click.Path(dir_okay=False), help="Rules file (default ./fbs-schema.toml).")
 @click.option("--renames", "renames_path", type=click.Path(dir_okay=False), help="Rename hints (default ./fbs-renames.toml).")
+@click.option("--database-url", help="A database holding the migrations applied so far: each destructive operation "
+                                     "is listed with the rows (or non-NULL values) it would lose there. Read-only.")
 @click.pass_context
-def plan(ctx, snapshot_path, migrations_dir, rules_path, renames_path):
-    """Show what `generate` would change, per table, and which operations are destructive. Writes nothing."""
+def plan(ctx, snapshot_path, migrations_dir, rules_path, renames_path, database_url):
+    """Show what `generate` would change, per table, and which operations are destructive (and why:
+    a model that became an SQL view, a field that became company-dependent or is no longer stored,
+    an Odoo upgrade). Writes nothing."""
     ctx.invoke(generate, snapshot_path=snapshot_path, migrations_dir=migrations_dir, rules_path=rules_path,
-               renames_path=renames_path, dry_run=True, allow_destructive=True, reference_depth=1)
+               renames_path=renames_path, dry_run=True, allow_destructive=True, reference_depth=1,
+               company_dependent=(), database_url=database_url)
 
 
 @cli.command("lint")
@@ -377,6 +417,61 @@ def diagram(snapshot_path, module, tables, changes_dir, columns, internal, rules
     else:
         Path(output).write_text(text, "utf-8")
 
+
+
+@cli.command("compare-odoo")
+@click.option("--odoo-dsn", envvar="ODOO_DSN", show_envvar=True, required=True,
+              help="PostgreSQL DSN of the Odoo database to compare with: its catalog (tables, columns, constraints) "
+                   "and its ir_model* tables are read, read-only.")
+@click.option("--snapshot", "snapshot_path", type=click.Path(dir_okay=False),
+              help="Compare the schema generated from this snapshot (rules from --rules or ./fbs-schema.toml).")
+@click.option("--migrations", "migrations_dir", type=click.Path(file_okay=False),
+              help="Compare the schema of the snapshot and rules kept beside these migrations "
+                   "(fbs-snapshot.json, fbs-rules.toml). Default: migrations, unless --snapshot is given.")
+@click.option("--rules", "rules_path", type=click.Path(dir_okay=False),
+              help="With --snapshot: the rules file (default ./fbs-schema.toml when it exists).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Machine-readable output: counts per rule and reason, and every item that is not equal.")
+def compare_odoo(odoo_dsn, snapshot_path, migrations_dir, rules_path, as_json):
+    """Prove fidelity to an Odoo database: compare its own tables with the generated schema.
+
+    Every Odoo table, column, primary key, foreign key, UNIQUE and CHECK constraint and unique index
+    is either in the generated schema (the same, or changed by a named rule such as id-uuid or
+    tenant-foreign-key) or left out for a named reason (transient, outside-selection, ...). Anything
+    else is unexplained and listed one per line. Exit 0 when nothing is unexplained, 1 otherwise.
+    """
+    from generator import compare as compare_mod
+
+    result = _run(api.compare_odoo, odoo_dsn, snapshot_path=snapshot_path,
+                  migrations_dir=Path(migrations_dir) if migrations_dir else None, rules_path=rules_path,
+                  progress=StderrProgress(quiet=as_json))
+    if as_json:
+        click.echo(json.dumps({
+            "ok": result.ok,
+            "odoo_version": result.odoo_version,
+            "tables_compared": result.tables_compared,
+            "tables_left_out": result.tables_left_out,
+            "equal": result.equal,
+            "mapped": {r: {"count": n, "rule": compare_mod.RULES[r]} for r, n in result.mapped.items()},
+            "left_out": {r: {"count": sum(kinds.values()), "by_kind": kinds, "reason": compare_mod.REASONS[r]}
+                         for r, kinds in result.left_out.items()},
+            "unexplained": [dataclasses.asdict(i) for i in result.unexplained],
+            "items": [dataclasses.asdict(i) for i in result.items if i.outcome != compare_mod.EQUAL],
+        }, indent=1))
+    else:
+        click.echo(f"compare-odoo: Odoo {result.odoo_version}: {result.tables_compared} tables compared, "
+                   f"{result.tables_left_out} left out; {result.equal:,} items equal")
+        click.echo("mapped by rule:")
+        for r, n in result.mapped.items():
+            click.echo(f"  {r:<22} {n:>6,}  {compare_mod.RULES[r]}")
+        click.echo("left out by reason:")
+        for r, kinds in result.left_out.items():
+            parts = ", ".join(f"{n:,} {k.replace('index', 'indexe')}s" for k, n in kinds.items())
+            click.echo(f"  {r:<22} {sum(kinds.values()):>6,}  {compare_mod.REASONS[r]} ({parts})")
+        click.echo(f"unexplained: {len(result.unexplained)}")
+        for i in result.unexplained:
+            click.echo(f"  {i.describe()}")
+    sys.exit(0 if result.ok else 1)
 
 def _raise(exc: Exception):
     raise exc

@@ -148,10 +148,15 @@ class AlterColumn(Op):
         return AlterColumn(table=self.table, before=self.after, after=self.before,
                            destructive=narrows(self.after.type, self.before.type))
 
+    @property
+    def convertible(self) -> bool:
+        return convertible(self.before.type, self.after.type)
+
     def describe(self) -> str:
         changes = []
         if self.before.type != self.after.type:
-            changes.append(f"type {self.before.type} -> {self.after.type}")
+            lost = "" if self.convertible else " (no conversion: its values are lost)"
+            changes.append(f"type {self.before.type} -> {self.after.type}{lost}")
         if self.before.not_null != self.after.not_null:
             changes.append("set NOT NULL" if self.after.not_null else "drop NOT NULL")
         return f"alter column {self.table}.{self.after.name}: {', '.join(changes)}"
@@ -192,6 +197,7 @@ class DropConstraint(Op):
     constraint: Constraint = None  # type: ignore[assignment]
     not_valid: bool = False  # how the reverse adds it back
     using_index: bool = False
+    with_table: bool = False  # its table is dropped in the same migration, which drops it too
 
     @property
     def table_name(self) -> str:
@@ -231,6 +237,7 @@ class DropIndex(Op):
     kind: ClassVar[str] = "drop_index"
     index: Index = None  # type: ignore[assignment]
     concurrently: bool = False
+    with_table: bool = False  # its table is dropped in the same migration, which drops it too
 
     @property
     def table_name(self) -> str:
@@ -269,6 +276,7 @@ class DisablePolicy(Op):
     table: str = ""
     policy: Policy = None  # type: ignore[assignment]
     phase = "drop_policy"  # type: ignore[assignment]
+    with_table: bool = False  # its table is dropped in the same migration, which drops it too
 
     @property
     def table_name(self) -> str:
@@ -364,10 +372,33 @@ class ValidateConstraint(Op):
         return f"validate constraint {self.name} on {self.table}"
 
 
+@dataclass(frozen=True)
+class FillNulls(Op):
+    """``UPDATE ... SET col = value WHERE col IS NULL``: before an existing column becomes NOT NULL,
+    the rows already there get the rules file's ``[[default]]`` value. Its own reverse: once the
+    column is NOT NULL there is nothing left to fill, and the filled values stay."""
+
+    kind: ClassVar[str] = "fill_nulls"
+    table: str = ""
+    column: str = ""
+    value: str = ""  # an SQL literal made by naming.literal (Column.backfill)
+    phase = "alter_column"  # type: ignore[assignment]
+
+    @property
+    def table_name(self) -> str:
+        return self.table
+
+    def reverse(self) -> Op:
+        return self
+
+    def describe(self) -> str:
+        return f"fill the NULLs of {self.table}.{self.column} with {self.value}"
+
+
 ALL_KINDS = tuple(
     cls for cls in (CreateExtension, DropExtension, CreateTable, DropTable, AddColumn, DropColumn, AlterColumn,
                     AddConstraint, DropConstraint, CreateIndex, DropIndex, EnablePolicy, DisablePolicy, SetComment,
-                    RenameTable, RenameColumn, ValidateConstraint)
+                    RenameTable, RenameColumn, ValidateConstraint, FillNulls)
 )
 
 
@@ -382,6 +413,24 @@ _WIDENING = {
     ("date", "timestamp without time zone"), ("boolean", "character varying"), ("integer", "character varying"),
     ("numeric", "character varying"), ("character varying", "jsonb"), ("text", "jsonb"),
 }
+
+
+_NUMBERS = {"integer", "bigint", "numeric", "double precision", "boolean"}
+_TIMES = {"date", "timestamp without time zone"}
+# Type pairs whose values cannot be converted at all: the column's values are lost (USING NULL).
+_NO_CONVERSION = (
+    {(t, "uuid") for t in _NUMBERS | _TIMES | {"jsonb"}} | {("uuid", t) for t in _NUMBERS | _TIMES | {"jsonb"}}
+    | {(a, b) for a in _NUMBERS for b in _TIMES} | {(a, b) for a in _TIMES for b in _NUMBERS}
+    | {("jsonb", t) for t in _NUMBERS | _TIMES}
+)
+
+
+def convertible(before: str, after: str) -> bool:
+    """False when a column's values cannot be converted from ``before`` to ``after`` at all (an
+    integer record id becoming a uuid, a date becoming a number): the change then loses them."""
+    def base(t: str) -> str:
+        return "character varying" if t.startswith("character varying") else t
+    return (base(before), base(after)) not in _NO_CONVERSION
 
 
 def narrows(before: str, after: str) -> bool:

@@ -24,6 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator.model import Field
+
 from generator.errors import UsageError
 from generator.model import Snapshot
 from generator.rules import load_toml
@@ -118,3 +120,68 @@ def possible_renames(old: Snapshot, new: Snapshot, renames: Renames) -> list[tup
                 if (g.type, g.relation) == (c.type, c.relation) and (model.name, g.name, c.name) not in told:
                     out.append((model.name, g.name, c.name))
     return out
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A field that disappeared and one that appeared on the same model, with what they share."""
+
+    model: str
+    old: str
+    new: str
+    evidence: tuple[str, ...]  # e.g. "same label 'To Check'", "same relation res.partner"
+
+    @property
+    def strong(self) -> bool:
+        """Shares a label, a relation target or selection values, not just a type and a module:
+        worth reviewing as a rename first."""
+        return any(e.startswith(("same label", "same relation", "same selection", "shared selection"))
+                   for e in self.evidence)
+
+
+def evidence(old: Field, new: Field) -> tuple[str, ...]:
+    """What two fields share, strongest first; the type always (pairs are only made of the same type)."""
+    out = []
+    if old.label and old.label == new.label:
+        out.append(f"same label {old.label!r}")
+    if old.relation and old.relation == new.relation:
+        out.append(f"same relation {old.relation}")
+    if old.selection and [s.value for s in old.selection] == [s.value for s in new.selection]:
+        out.append("same selection values")
+    elif old.selection and {s.value for s in old.selection} & {s.value for s in new.selection}:
+        shared = sorted({s.value for s in old.selection} & {s.value for s in new.selection})
+        out.append(f"shared selection values {', '.join(shared)}")
+    if old.modules and set(old.modules) & set(new.modules):
+        out.append(f"same module {', '.join(sorted(set(old.modules) & set(new.modules)))}")
+    if (old.required, old.index, old.size) == (new.required, new.index, new.size) and (old.required or old.index or old.size):
+        out.append("same required/index/size")
+    out.append(f"same type {old.type}")
+    return tuple(out)
+
+
+def suggest(old: Snapshot, new: Snapshot, renames: Renames) -> list[Suggestion]:
+    """possible_renames, each with its evidence; the strongest suggestions first within a model."""
+    back = {n: o for o, n in renames.models}
+    out = []
+    for model, o, n in possible_renames(old, new, renames):
+        before = old.model_map[back.get(model, model)].field_map[o]
+        after = new.model_map[model].field_map[n]
+        out.append(Suggestion(model, o, n, evidence(before, after)))
+    return sorted(out, key=lambda s: (s.model, -len(s.evidence), s.old, s.new))
+
+
+def explain(suggestions: list[Suggestion]) -> str:
+    """The message of a refused generate: each suggestion with its evidence, and ready-to-paste
+    TOML: [[field]] for the strong ones (review them), [[unrelated]] for the rest."""
+    lines = []
+    for s in suggestions:
+        lines.append(f"  - {s.model}: {s.old} -> {s.new} ({'; '.join(s.evidence)})")
+    toml = []
+    taken: set[tuple[str, str]] = set()
+    for s in suggestions:
+        rename = s.strong and (s.model, s.old) not in taken and (s.model, s.new) not in taken
+        if rename:
+            taken |= {(s.model, s.old), (s.model, s.new)}
+        section = "field" if rename else "unrelated"
+        toml.append(f'[[{section}]]\nmodel = "{s.model}"\nold = "{s.old}"\nnew = "{s.new}"')
+    return "\n".join(lines), "\n\n".join(toml)

@@ -24,7 +24,7 @@ from generator import snapshot as snapshots
 from generator.errors import RenderError
 from generator.model import Snapshot
 from generator.rules import Rules
-from generator.tables import Check, ExternalReference, Index, IndexColumn, Schema, Unique
+from generator.tables import Check, ExternalReference, ForeignKey, Index, IndexColumn, Schema, Unique
 
 # Kept beside the migrations: the snapshot (and rules) the newest migration was generated from.
 KEPT_SNAPSHOT = "fbs-snapshot.json"
@@ -38,6 +38,7 @@ class SnapshotInfo:
     sha256: str
     odoo_version: str
     modules: tuple[str, ...]
+    upgrade: str | None = None  # "17.0 -> 18.0" when the migration follows an Odoo upgrade
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,12 @@ def lock_safe(description: str, operations: list[ops.Op]) -> list[FilePlan]:
     validate: list[ops.Op] = []
     for op in operations:
         table = op.table_name
-        if not table or table in created or table in dropped:
+        if table in dropped and (isinstance(op, (ops.DropIndex, ops.DisablePolicy)) or (
+                isinstance(op, ops.DropConstraint) and not isinstance(op.constraint, ForeignKey))):
+            # DROP TABLE takes them along; foreign keys are still dropped first, since the tables a
+            # migration drops may point at each other
+            main.append(replace(op, with_table=True))
+        elif not table or table in created or table in dropped:
             main.append(op)
         elif isinstance(op, ops.CreateIndex):
             after.append(FilePlan(f"index {op.index.name}", (replace(op, concurrently=True),), True))
@@ -132,6 +138,8 @@ def lock_safe(description: str, operations: list[ops.Op]) -> list[FilePlan]:
             nullable = replace(op.after, not_null=False)
             if op.before.type != op.after.type:
                 main.append(replace(op, after=nullable))
+            if op.after.backfill is not None:
+                main.append(ops.FillNulls(table=table, column=op.after.name, value=op.after.backfill))
             check = Check(naming.shorten(f"{table}_{op.after.name}_not_null"), f"{naming.ident(op.after.name)} IS NOT NULL")
             main.append(ops.AddConstraint(table=table, constraint=check, not_valid=True))
             validate += [ops.ValidateConstraint(table=table, name=check.name),
@@ -159,6 +167,7 @@ def render_file(operations: list[ops.Op], *, description: str, version: int, sna
         description=description,
         snapshot_sha=snapshot.sha256,
         odoo_version=snapshot.odoo_version,
+        upgrade=snapshot.upgrade,
         modules=snapshot.modules,
         destructive=[op for op in operations if op.destructive],
         external=external,

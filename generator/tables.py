@@ -21,6 +21,8 @@ class Column:
     origin: str = field(default="", compare=False)
     # SQL literal that existing rows get when this NOT NULL column is added to a populated table
     backfill: str | None = field(default=None, compare=False)
+    # jsonb holding {language: text} (a translated field): how a type change converts its values
+    translated: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)

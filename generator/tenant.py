@@ -196,7 +196,8 @@ class _Builder:
             column_of[f.name] = col
             backfill = self.defaults.get((owner_model.name, f.name))
             columns.append(Column(col, ctype, not_null=f.required, comment=f.label or None, origin=where,
-                                  backfill=literal(backfill) if backfill is not None else None))
+                                  backfill=literal(backfill) if backfill is not None else None,
+                                  translated=ctype == "jsonb" and f.translate))
             self.field_keys(table, f, col, where, cons, checks, fks, indexes, external)
         types = {c.name: c.type for c in columns}
         by_field = {**column_of, TENANT: TENANT, ID: ID}

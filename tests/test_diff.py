@@ -468,10 +468,12 @@ def test_reversible_pairs_revert_with_the_runner(tmp_path, db):
         assert [k for k in eq.read(conn, "public") if k[1] != "_sqlx_migrations"] == []
 
 
-def test_other_odoo_version_and_edited_kept_snapshot_are_refused(tmp_path, started):
-    (tmp_path / "b.json").write_text(snapshot.dumps(replace(BASE, odoo_version="18.0")))
+def test_older_odoo_version_and_edited_kept_snapshot_are_refused(tmp_path, started):
+    """A newer series is an upgrade (tests/test_upgrade.py); an older one is refused."""
+    (tmp_path / "b.json").write_text(snapshot.dumps(replace(BASE, odoo_version="16.0")))
     proc = _generate(started, tmp_path / "b.json")
-    assert proc.returncode == 4 and "Odoo 18.0" in proc.stderr and "Odoo 17.0" in proc.stderr
+    assert proc.returncode == 4 and "Odoo 16.0" in proc.stderr and "Odoo 17.0" in proc.stderr
+    assert "older Odoo series" in proc.stderr
     kept = started / api.KEPT_SNAPSHOT
     kept.write_text(kept.read_text().replace('"Partner"', '"Partner!"'))
     (tmp_path / "c.json").write_text(snapshot.dumps(BASE))

@@ -40,14 +40,19 @@ def _expected(version: str) -> dict[str, list[str]]:
 def test_every_model_is_classified_and_named_as_odoo_has_it(version):
     cat = versions.catalog(version)
     expected = _expected(version)
-    got = {m.name: [m.table, "table"] for m in cat.models}
-    got.update({name: [expected[name][0], kind] for name, kind in cat.tableless.items()})
+    got = {m.name: [m.table, "table", m.module] for m in cat.models}
+    got.update({name: [expected[name][0], kind, cat.tableless_modules[name]] for name, kind in cat.tableless.items()})
     assert set(got) == set(expected)
     wrong = {
         name: (got[name], expected[name]) for name in expected
-        if got[name] != expected[name] and KNOWN_DIFFERENCES.get((version, name)) != got[name][1]
+        if got[name][:2] != expected[name][:2] and KNOWN_DIFFERENCES.get((version, name)) != got[name][1]
     }
     assert not wrong, wrong
+    # the creating module (which decides what a module selection takes), for every rendered or
+    # reported model
+    modules = {name: (got[name][2], expected[name][2]) for name in expected
+               if got[name][1] in ("table", "view", "manual") and got[name][2] != expected[name][2]}
+    assert not modules, modules
     # the ir.actions family: Odoo's own table names, two models in one table
     tables = {m.name: m.table for m in cat.models}
     assert tables["ir.actions.act_window"] == "ir_act_window"
@@ -291,3 +296,29 @@ def test_models_sharing_a_table_make_one_table():
     assert names.count("ir_actions") == 1 and "ir_actions_actions" not in names
     assert "ir_act_window" in names and "ir_actions_act_window" not in names
     assert "ir.actions.act_window_close" in schema.table("ir_actions").comment
+
+
+def test_odoo_17_company_dependent_fields_beyond_the_built_in_list(records):
+    """17.0 metadata cannot say which fields are company-dependent: the built-in list covers Odoo's
+    own modules, --company-dependent adds more (here product.template.barcode, a related field in
+    reality: the option is the user's word)."""
+    from generator.capture.xmlrpc import XmlRpcConfig
+
+    with FakeOdoo(records) as server:
+        config = XmlRpcConfig(url=server.url, database=DB, user=USER, password=PASSWORD)
+        plain = api.capture(api.Source(xmlrpc=config), scoping.Scope(modules=("product",)))
+        extra = api.capture(api.Source(xmlrpc=config, company_dependent=(("product.template", "barcode"),)),
+                            scoping.Scope(modules=("product",)))
+        assert len(server.calls) == 12
+    assert "barcode" not in plain.snapshot.model_map["product.template"].field_map
+    assert plain.snapshot.model_map["product.product"].field_map["standard_price"].company_dependent
+    assert extra.snapshot.model_map["product.template"].field_map["barcode"].company_dependent
+
+
+def test_company_dependent_option_must_name_model_and_field():
+    from click.testing import CliRunner
+
+    from generator.cli import cli
+
+    result = CliRunner().invoke(cli, ["capture", "--from-snapshot", "x.json", "--company-dependent", "barcode"])
+    assert result.exit_code == 2 and "MODEL.FIELD" in result.output

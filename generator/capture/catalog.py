@@ -104,6 +104,28 @@ def classify(model: RawModel, fields: dict[str, RawField], constraints: list[Raw
     return "view"
 
 
+def creating_module(model: RawModel, fields: dict[str, RawField], constraints: list[RawConstraint], table: str) -> str:
+    """The module that created the model. Up to 18.0 Odoo files the ``id`` field under that module
+    alone. 19.0 files ``id`` under every module that extends the model; there the module of the
+    table's ``create_uid``/``write_uid`` foreign-key row is the one that created the table, else the
+    module of most of its constraint rows, else the module (of ``id``'s) that defines most fields."""
+    id_modules = fields["id"].modules if "id" in fields else ()
+    if len(id_modules) == 1:
+        return id_modules[0]
+    magic = {f"{table}_create_uid_fkey", f"{table}_write_uid_fkey"}
+    for c in sorted(constraints, key=lambda c: c.name):
+        if c.type == "f" and c.name in magic and c.module:
+            return c.module
+    counts = Counter(c.module for c in constraints if c.type in ("f", "u") and c.module)
+    if counts:
+        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+    candidates = id_modules or model.modules
+    if not candidates:
+        return ""
+    defined = Counter(m for f in fields.values() for m in f.modules)
+    return sorted(candidates, key=lambda m: (-defined[m], m))[0]
+
+
 def _field(f: RawField, selections: list) -> Field:
     is_relational = f.ttype in ("many2one", "many2many")
     sels = sorted(selections, key=lambda s: (s.sequence, s.value))
@@ -145,8 +167,7 @@ def from_metadata(meta: OdooMetadata) -> Catalog:
         own = constraints_of.get(m.id, [])
         table = infer_table(m, raw_fields, own)
         kind = classify(m, raw_fields, own, table, meta.relations)
-        id_field = raw_fields.get("id")
-        creator = id_field.modules[0] if id_field and id_field.modules else (m.modules[0] if m.modules else "")
+        creator = creating_module(m, raw_fields, own, table)
         if kind != "table":
             tableless[m.model] = kind
             tableless_modules[m.model] = creator

@@ -93,7 +93,8 @@ def main(reference: str) -> None:
 
 def model_tables(reference: Path, version: str) -> None:
     """Each model's real table and kind, as Odoo's running registry and catalog say (the facts the
-    classification in generator/capture/catalog.py is tested against): model -> [table, kind]."""
+    classification in generator/capture/catalog.py is tested against): model -> [table, kind,
+    the module that created it]."""
     registry = json.loads((reference / "model_tables.json").read_text("utf-8"))
     tables = {t["table"] for t in json.loads((reference / "pg_catalog.json").read_text("utf-8"))["tables"]}
     out = {}
@@ -106,7 +107,7 @@ def model_tables(reference: Path, version: str) -> None:
             kind = "manual" if m["table"] in tables else "view"
         else:
             kind = "table"
-        out[m["model"]] = [m["table"], kind]
+        out[m["model"]] = [m["table"], kind, m["original_module"]]
     text = json.dumps(out, sort_keys=True, indent=0, ensure_ascii=False) + "\n"
     (folder(version) / "model_tables.json").write_text(text, "utf-8")
     print(f"{folder(version) / 'model_tables.json'}: {len(out)} models", file=sys.stderr)
