@@ -26,9 +26,9 @@ generate: install
 test: install
 	$(BIN)/pytest -q
 
-## lint: semantic checks + generate --check + sqlfluff + squawk over migrations/
+## lint: semantic checks + generate --check (against the bundled snapshot) + sqlfluff + squawk over migrations/
 lint: install
-	$(BIN)/fbs-schema lint
+	$(BIN)/fbs-schema lint --snapshot snapshots/odoo-17.0-sales-inventory.json
 
 ## bench: benchmarks (not timed tests); writes bench/results.md and bench/results.json
 bench: install

@@ -309,12 +309,15 @@ def status(options: runner_apply.RunOptions) -> list[runner_apply.StatusRow]:
     return runner_apply.status(options)
 
 
-def verify(options: runner_apply.RunOptions) -> list[runner_verify.Difference]:
+def verify(options: runner_apply.RunOptions, progress: Progress = Silent()) -> list[runner_verify.Difference]:
+    progress.step("building the expected schema in a scratch schema and comparing catalogs")
     return runner_verify.verify(options.migrations_dir, options.database_url)
 
 
 def baseline(options: runner_apply.RunOptions, progress: Progress = Silent()) -> list[runner_apply.Step]:
-    return runner_apply.baseline(options, progress, lambda: verify(options))
+    return runner_apply.baseline(
+        options, progress,
+        lambda: runner_verify.verify(options.migrations_dir, options.database_url, up_to=options.target_version))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -346,9 +349,12 @@ def lint(migrations_dir: Path, snapshot_path: str | None = None, *, check_up_to_
     findings = tuple(lint_mod.semantic(migrations_dir, integer_ids))
     up_to_date, pending = None, 0
     if check_up_to_date:
-        new = snapshots.load(snapshot_path or str(BUNDLED_SNAPSHOT))
-        result = generate(new, GenerateOptions(migrations_dir=migrations_dir, check=True, rules_path=rules_path))
-        up_to_date, pending = result.status == "no changes", len(result.operations)
+        # against the given snapshot, else the one kept in the folder: then the check says whether
+        # the current rules file and this version of fbs-schema still give the same schema
+        new = snapshots.load(snapshot_path) if snapshot_path else kept
+        if new is not None:
+            result = generate(new, GenerateOptions(migrations_dir=migrations_dir, check=True, rules_path=rules_path))
+            up_to_date, pending = result.status == "no changes", len(result.operations)
     paths = [p for _, p in existing_migrations(migrations_dir)]
     fluff = squawked = None
     try:

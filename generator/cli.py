@@ -85,19 +85,51 @@ def _field_names(values) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(set(out)))
 
 
-def build_source(odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapshot, company_dependent=()) -> api.Source:
+SOURCE_FLAGS = {"odoo_url": "--odoo-url", "odoo_dsn": "--odoo-dsn", "from_snapshot": "--from-snapshot",
+                "snapshot_path": "--snapshot"}
+SOURCE_ENV = {"odoo_url": "ODOO_BASE_URL", "odoo_dsn": "ODOO_DSN"}
+
+
+def _chosen_source(values: dict[str, str | None]) -> str | None:
+    """Which source to read: a flag typed on the command line beats the environment; two typed
+    sources, or (with none typed) two set in the environment, are a usage error (exit 2)."""
+    ctx = click.get_current_context()
+    typed = [name for name, value in values.items()
+             if value and ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
+    if len(typed) > 1:
+        _run(_raise, UsageError(f"give one source, not {' and '.join(SOURCE_FLAGS[n] for n in typed)}"))
+    if typed:
+        return typed[0]
+    from_env = [name for name, value in values.items() if value and name in SOURCE_ENV]
+    if len(from_env) > 1:
+        _run(_raise, UsageError(f"both {' and '.join(SOURCE_ENV[n] for n in from_env)} are set: give the source "
+                                "to read on the command line, or unset one"))
+    return from_env[0] if from_env else None
+
+
+def build_source(odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapshot, company_dependent=(),
+                 snapshot_path=None) -> api.Source:
     extra = _field_names(company_dependent)
-    if from_snapshot:
+    values = {"odoo_url": odoo_url, "odoo_dsn": odoo_dsn, "from_snapshot": from_snapshot}
+    if snapshot_path is not None:
+        values["snapshot_path"] = snapshot_path
+    chosen = _chosen_source(values)
+    if chosen == "from_snapshot":
         return api.Source(snapshot_path=from_snapshot)
-    if odoo_dsn:
+    if chosen == "odoo_dsn":
         return api.Source(dsn=odoo_dsn, company_dependent=extra)
-    if odoo_url:
+    if chosen == "odoo_url":
         return api.Source(xmlrpc=XmlRpcConfig(url=odoo_url, database=odoo_db or "", user=odoo_user or "",
                                               password=os.environ.get("ODOO_PASSWORD", "")), company_dependent=extra)
-    return api.Source()
+    return api.Source()  # nothing, or generate's own --snapshot
 
 
 def build_scope(modules, preset, with_references, reference_depth) -> scoping.Scope:
+    ctx = click.get_current_context()
+    if ctx.get_parameter_source("reference_depth") == click.core.ParameterSource.COMMANDLINE and not with_references:
+        _run(_raise, UsageError("--reference-depth goes with --with-references"))
+    if modules is not None and not _modules(modules):
+        _run(_raise, UsageError("--modules is empty; leave it out to take every installed module"))
     return scoping.Scope(modules=_modules(modules), preset=preset, with_references=with_references,
                          reference_depth=reference_depth)
 
@@ -163,7 +195,8 @@ def generate(snapshot_path, odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapsho
     migration after that. An unchanged snapshot writes nothing.
     """
     progress = StderrProgress(quiet)
-    source = build_source(odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapshot, company_dependent)
+    source = build_source(odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapshot, company_dependent,
+                          snapshot_path=snapshot_path)
     scope = build_scope(modules, preset, with_references, reference_depth)
     stamp = None
     if timestamp:
@@ -201,24 +234,33 @@ def generate(snapshot_path, odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapsho
     click.echo(f"{len(result.operations)} operations, {len(result.files)} file(s), snapshot sha256 {result.snapshot_sha[:12]}")
 
 
-runner_options = [
+database_options = [
     click.option("--database-url", envvar="DATABASE_URL", show_envvar=True,
                  help="PostgreSQL URL of the target database (else the PG* variables)."),
     click.option("--migrations", "migrations_dir", default="migrations", show_default=True,
                  type=click.Path(file_okay=False), help="Folder of migrations (sqlx layout)."),
+]
+lock_options = [
     click.option("--wait-for-lock", type=float, default=60.0, show_default=True,
                  help="Seconds to wait for the migration lock another runner holds (polled, never blocking)."),
-    click.option("--ignore-missing", is_flag=True, help="Go on when an applied migration's file is missing on disk."),
 ]
+ignore_missing_option = click.option(
+    "--ignore-missing", is_flag=True,
+    help="An applied migration whose file is missing on disk is not an error (sqlx's --ignore-missing).")
 
 
-def with_runner_options(fn):
-    for option in reversed(runner_options):
+def _decorate(fn, options):
+    for option in reversed(options):
         fn = option(fn)
     return fn
 
 
-def _run_options(database_url, migrations_dir, wait_for_lock, ignore_missing, **extra) -> RunOptions:
+def with_runner_options(fn):
+    """migrate, revert, baseline: they take the migration lock."""
+    return _decorate(fn, [*database_options, *lock_options, ignore_missing_option])
+
+
+def _run_options(database_url, migrations_dir, wait_for_lock=60.0, ignore_missing=False, **extra) -> RunOptions:
     return RunOptions(migrations_dir=Path(migrations_dir), database_url=database_url, wait_for_lock=wait_for_lock,
                       ignore_missing=ignore_missing, **extra)
 
@@ -236,9 +278,12 @@ def _steps(steps, empty: str) -> None:
 @click.option("--target-version", type=int, help="Apply pending migrations up to and including this version.")
 @click.option("--dry-run", is_flag=True, help="List what would be applied; apply nothing.")
 @click.option("--lock-timeout", default="10s", show_default=True,
-              help="SET LOCAL lock_timeout for each migration; a migration that hits it is retried.")
+              help="lock_timeout for each migration; a migration that hits it is retried. A generated file's own "
+                   "SET LOCAL lock_timeout (rules file [migration]) comes after it and wins: this governs the files "
+                   "that set none (hand-written, no-transaction).")
 @click.option("--statement-timeout", default="0", show_default=True,
-              help="SET LOCAL statement_timeout for each migration (0 = none).")
+              help="statement_timeout for each migration (0 = none); a generated file's own SET LOCAL wins, as for "
+                   "--lock-timeout.")
 @click.option("--retries", type=click.IntRange(min=0), default=3, show_default=True,
               help="How often a migration that hit lock_timeout is retried.")
 def migrate(database_url, migrations_dir, wait_for_lock, ignore_missing, target_version, dry_run, lock_timeout,
@@ -271,11 +316,14 @@ def revert(database_url, migrations_dir, wait_for_lock, ignore_missing, target_v
 
 
 @cli.command()
-@with_runner_options
+@lambda fn: _decorate(fn, [*database_options, ignore_missing_option])
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def status(database_url, migrations_dir, wait_for_lock, ignore_missing, as_json):
-    """List each migration: applied (when, how long), pending, changed on disk, missing on disk, failed."""
-    rows = _run(api.status, _run_options(database_url, migrations_dir, wait_for_lock, ignore_missing))
+def status(database_url, migrations_dir, ignore_missing, as_json):
+    """List each migration: applied (when, how long), pending, changed on disk, missing on disk, failed.
+
+    Exit 1 when a migration is changed on disk, failed, or missing on disk (unless --ignore-missing).
+    """
+    rows = _run(api.status, _run_options(database_url, migrations_dir, ignore_missing=ignore_missing))
     if as_json:
         click.echo(json.dumps([dataclasses.asdict(r) for r in rows], indent=1))
     else:
@@ -283,20 +331,22 @@ def status(database_url, migrations_dir, wait_for_lock, ignore_missing, as_json)
             when = f"  {r.installed_on}  {r.execution_ms:.0f} ms" if r.installed_on and r.execution_ms is not None else \
                 f"  {r.installed_on}" if r.installed_on else ""
             click.echo(f"{r.version}  {r.state:<16} {r.description}{when}")
-    bad = [r for r in rows if r.state in ("changed on disk", "missing on disk", "failed")]
+    bad = [r for r in rows if r.state in ("changed on disk", "failed")
+           or (r.state == "missing on disk" and not ignore_missing)]
     sys.exit(1 if bad else 0)
 
 
 @cli.command()
-@with_runner_options
+@lambda fn: _decorate(fn, database_options)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def verify(database_url, migrations_dir, wait_for_lock, ignore_missing, as_json):
+@click.option("-q", "--quiet", is_flag=True, help="No progress messages on standard error.")
+def verify(database_url, migrations_dir, as_json, quiet):
     """Compare the live database with the snapshot the migrations were made from.
 
     Lists every missing, different or unexpected table, column (type, nullability), constraint, index and
     row-level security policy. Exit 0 only when they match: the health check to run after deploys.
     """
-    differences = _run(api.verify, _run_options(database_url, migrations_dir, wait_for_lock, ignore_missing))
+    differences = _run(api.verify, _run_options(database_url, migrations_dir), StderrProgress(quiet))
     if as_json:
         click.echo(json.dumps({"ok": not differences, "differences": [dataclasses.asdict(d) for d in differences]}, indent=1))
     else:
@@ -365,7 +415,8 @@ def plan(ctx, snapshot_path, migrations_dir, rules_path, renames_path, database_
 @click.option("--migrations", "migrations_dir", default="migrations", show_default=True,
               type=click.Path(file_okay=False), help="Folder of migrations to lint (generated and hand-written).")
 @click.option("--snapshot", "snapshot_path", type=click.Path(dir_okay=False),
-              help="Snapshot migrations/ must be up to date with (default: the bundled snapshot).")
+              help="Snapshot the migrations must be up to date with (default: the one kept in the folder, "
+                   "fbs-snapshot.json: then the check is that the current rules give the same schema).")
 @click.option("--rules", "rules_path", type=click.Path(dir_okay=False), help="Rules file (default ./fbs-schema.toml).")
 @click.option("--no-check", is_flag=True, help="Skip the up-to-date check (generate --check).")
 @click.option("--no-sqlfluff", is_flag=True, help="Skip sqlfluff.")

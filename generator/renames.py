@@ -26,6 +26,7 @@ from pathlib import Path
 
 from generator.model import Field
 
+from generator import config_schema
 from generator.errors import UsageError
 from generator.model import Snapshot
 from generator.rules import load_toml
@@ -45,10 +46,8 @@ class Renames:
 
 
 def parse(data: dict, source: str) -> Renames:
+    config_schema.check(data, "renames", source)
     known = {"model", "field", "unrelated"}
-    for key in data:
-        if key not in known:
-            raise UsageError(f"{source}: unknown section {key!r} (known: model, field, unrelated)")
     out: dict[str, list] = {"model": [], "field": [], "unrelated": []}
     for section in known:
         for i, entry in enumerate(data.get(section, [])):

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from generator import config_schema
 from generator.errors import UsageError
 
 DEFAULT_FILE = "fbs-schema.toml"
@@ -110,10 +111,7 @@ def _need(entry: dict[str, Any], key: str, kind: type, where: str) -> Any:
 
 
 def parse(data: dict[str, Any], source: str) -> Rules:
-    known = {"tenant", "index", "check", "default", "migration", "types", "record_id"}
-    for key in data:
-        if key not in known:
-            raise UsageError(f"{source}: unknown section {key!r} (known: {', '.join(sorted(known))})")
+    config_schema.check(data, "rules", source)
     setting = data.get("tenant", {}).get("setting", DEFAULT_SETTING)
     if not isinstance(setting, str) or "." not in setting:
         raise UsageError(f"{source}: tenant.setting must be a custom setting name like 'app.tenant_id'")

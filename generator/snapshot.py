@@ -212,7 +212,7 @@ def loads(text: str, *, path: str | None = None) -> Snapshot:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise SnapshotError(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", path=path) from None
+        raise SnapshotError(f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", path=path) from None
     validate(data, path=path)
     return from_dict(data)
 
@@ -236,10 +236,17 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; files get the user's usual mode
         os.replace(tmp, p)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def save(snapshot: Snapshot, path: str | os.PathLike[str]) -> str:

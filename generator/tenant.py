@@ -106,6 +106,37 @@ def column_type(f: Field, rules: Rules = Rules(), model: str = "") -> str | None
     return TYPE_MAP[f.type]
 
 
+NUMBER_TYPES = ("integer", "bigint", "numeric", "double precision")
+
+
+def fits(ctype: str, value: object) -> bool:
+    """Whether a rules-file value (TOML: text, integer, float, boolean) can be stored in a column of
+    SQL type ``ctype`` — checked at generate time, so a wrong one never reaches the SQL."""
+    if ctype in NUMBER_TYPES:
+        if isinstance(value, bool):
+            return False
+        if isinstance(value, (int, float)):
+            return ctype != "integer" and ctype != "bigint" or float(value).is_integer()
+        try:
+            float(str(value))
+        except ValueError:
+            return False
+        return True
+    if ctype == "boolean":
+        return isinstance(value, bool)
+    if ctype.startswith(("character varying", "text")):
+        return not isinstance(value, bool)
+    if ctype == "uuid":
+        import uuid
+
+        try:
+            uuid.UUID(str(value))
+        except ValueError:
+            return False
+        return True
+    return isinstance(value, str)  # dates, timestamps, jsonb: as text, PostgreSQL parses it
+
+
 def _where(model: Model, f: Field) -> str:
     return f"{model.name}.{f.name}"
 
@@ -127,7 +158,7 @@ class _Builder:
             for m in models:
                 self.table_of[m.name] = claimed
         self.model_tables = {t: ms[0].name for t, ms in self.sharing.items()}
-        self.defaults = {(d.model, d.field): d.value for d in rules.defaults}
+        self.defaults = {(d.model, d.field): d for d in rules.defaults}
 
     # -- helpers ------------------------------------------------------------------------------
     def index(self, table: str, columns: list[IndexColumn], owner: str, *, method: str = "btree",
@@ -194,7 +225,10 @@ class _Builder:
                 continue
             col = cols.claim(f.name, f"field {where}")
             column_of[f.name] = col
-            backfill = self.defaults.get((owner_model.name, f.name))
+            rule = self.defaults.get((owner_model.name, f.name))
+            backfill = rule.value if rule is not None else None
+            if rule is not None and not fits(ctype, rule.value):
+                raise UsageError(f"{rule.where}.value: {rule.value!r} is not a value of {where} ({ctype})")
             columns.append(Column(col, ctype, not_null=f.required, comment=f.label or None, origin=where,
                                   backfill=literal(backfill) if backfill is not None else None,
                                   translated=ctype == "jsonb" and f.translate))
@@ -353,6 +387,13 @@ class _Builder:
                 continue
             if rule.field not in column_of:
                 raise UsageError(f"{rule.where}: {rule.model} has no column for field {rule.field!r}")
+            ctype = types[column_of[rule.field]]
+            for value in (v for v in (rule.min, rule.max) if v is not None):
+                if not fits(ctype, value) or isinstance(value, bool) or ctype not in NUMBER_TYPES:
+                    raise UsageError(f"{rule.where}: min/max need a number column; {rule.model}.{rule.field} is {ctype}")
+            for value in rule.values or ():
+                if not fits(ctype, value):
+                    raise UsageError(f"{rule.where}.in: {value!r} is not a value of {rule.model}.{rule.field} ({ctype})")
             col = ident(column_of[rule.field])
             parts = []
             if rule.min is not None:

@@ -280,15 +280,26 @@ def test_a_migration_that_hits_lock_timeout_is_retried(db, tmp_path):
     assert run("migrate", "--target-version", "1", dsn=db, folder=folder).returncode == 0
     holder = psycopg.connect(db)
     holder.execute("LOCK TABLE busy IN ACCESS EXCLUSIVE MODE")
-    threading_timer = __import__("threading").Timer(1.5, holder.rollback)
-    threading_timer.start()
+    # release the lock only once the runner has said it hit the timeout and will retry: no timer
+    # that a slow start on a busy machine could beat
+    proc = subprocess.Popen([sys.executable, "-m", "generator", "migrate", "--lock-timeout", "300ms", "--retries",
+                             "50", "--database-url", db, "--migrations", str(folder)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    seen = []
     try:
-        proc = run("migrate", "--lock-timeout", "300ms", "--retries", "5", dsn=db, folder=folder)
+        for line in proc.stderr:
+            seen.append(line)
+            if "lock timeout (300ms), retry 1/50" in line:
+                break
+        holder.rollback()
+        out, err = proc.communicate(timeout=120)
     finally:
-        threading_timer.join()
         holder.close()
-    assert proc.returncode == 0, proc.stderr
-    assert "lock timeout (300ms), retry 1/5" in proc.stderr and "applied 2 alter" in proc.stdout
+        if proc.poll() is None:
+            proc.kill()
+    stderr = "".join(seen) + err
+    assert proc.returncode == 0, stderr
+    assert "lock timeout (300ms), retry 1/50" in stderr and "applied 2 alter" in out
 
 
 def test_status_json(db, small):

@@ -18,7 +18,7 @@ from psycopg.rows import dict_row
 
 from generator.capture import profiles
 from generator.capture.records import OdooMetadata, build_metadata, odoo_series
-from generator.errors import CaptureError
+from generator.errors import CaptureError, one_line
 
 TABLES = (
     ("ir.module.module", "ir_module_module"),  # first: its base version names the series (profile)
@@ -47,7 +47,7 @@ def fetch(dsn: str, *, lang: str = "en_US", company_dependent: tuple[tuple[str, 
     try:
         conn = psycopg.connect(dsn, row_factory=dict_row, connect_timeout=15)
     except psycopg.Error as exc:
-        raise CaptureError(f"cannot connect to the Odoo database ({redact(dsn)}): {str(exc).strip()}") from None
+        raise CaptureError(f"cannot connect to the Odoo database ({redact(dsn)}): {one_line(exc)}") from None
     rows: dict[str, list[dict]] = {}
     profile = profiles.for_series("unknown")
     with conn:
@@ -67,7 +67,7 @@ def fetch(dsn: str, *, lang: str = "en_US", company_dependent: tuple[tuple[str, 
                     f"the database ({redact(dsn)}) has no table {table}: is it an Odoo database?"
                 ) from None
             except psycopg.Error as exc:
-                raise CaptureError(f"reading {table} from the Odoo database failed: {str(exc).strip()}") from None
+                raise CaptureError(f"reading {table} from the Odoo database failed: {one_line(exc)}") from None
         with conn.cursor() as cur:
             cur.execute(_query("relations"))
             relations = {r["name"]: r["kind"] for r in cur.fetchall()}

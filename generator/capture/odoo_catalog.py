@@ -12,7 +12,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from generator.capture.database import redact
-from generator.errors import CaptureError
+from generator.errors import CaptureError, one_line
 
 # pg_constraint.confdeltype -> the ON DELETE words
 ON_DELETE = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
@@ -70,7 +70,7 @@ def read(dsn: str) -> tuple[PgTable, ...]:
     try:
         conn = psycopg.connect(dsn, row_factory=dict_row, connect_timeout=15)
     except psycopg.Error as exc:
-        raise CaptureError(f"cannot connect to the Odoo database ({redact(dsn)}): {str(exc).strip()}") from None
+        raise CaptureError(f"cannot connect to the Odoo database ({redact(dsn)}): {one_line(exc)}") from None
     with conn:
         conn.read_only = True
         try:
@@ -78,5 +78,5 @@ def read(dsn: str) -> tuple[PgTable, ...]:
                 cur.execute(_query())
                 rows = cur.fetchall()
         except psycopg.Error as exc:
-            raise CaptureError(f"reading the catalog of the Odoo database failed: {str(exc).strip()}") from None
+            raise CaptureError(f"reading the catalog of the Odoo database failed: {one_line(exc)}") from None
     return from_rows(rows)

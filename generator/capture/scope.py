@@ -27,7 +27,7 @@ import difflib
 from dataclasses import dataclass, replace
 
 from generator.capture.catalog import Catalog
-from generator.errors import CaptureError
+from generator.errors import CaptureError, UsageError
 from generator.model import TABLELESS_KINDS, Model, Snapshot, TablelessModel
 
 PRESETS: dict[str, tuple[str, ...]] = {
@@ -51,10 +51,10 @@ class Scope:
 def resolve_modules(scope: Scope) -> tuple[str, ...] | None:
     """The module names a scope asks for; None means all installed modules."""
     if scope.preset and scope.modules:
-        raise CaptureError("give either --modules or --preset, not both")
+        raise UsageError("give either --modules or --preset, not both")
     if scope.preset:
         if scope.preset not in PRESETS:
-            raise CaptureError(f"unknown preset {scope.preset!r}; known presets: {', '.join(sorted(PRESETS))}")
+            raise UsageError(f"unknown preset {scope.preset!r}; known presets: {', '.join(sorted(PRESETS))}")
         return PRESETS[scope.preset]
     if not scope.modules or scope.modules == (ALL,):
         return None

@@ -10,6 +10,7 @@ uncommitted, so PostgreSQL rolls it back.
 from __future__ import annotations
 
 import os
+import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from typing import Iterator
 import psycopg
 from psycopg import errors as pgerrors
 
-from generator.errors import MigrationError
+from generator.errors import MigrationError, one_line
 from generator.runner import files as mfiles
 from generator.runner import ledger
 
@@ -80,7 +81,7 @@ def connect(url: str | None) -> psycopg.Connection:
     except psycopg.Error as exc:
         from generator.capture.database import redact
 
-        raise MigrationError(f"cannot connect to {redact(dsn)}: {str(exc).strip()}") from None
+        raise MigrationError(f"cannot connect to {redact(dsn)}: {one_line(exc)}") from None
     try:  # a backend whose client died stops at once instead of finishing a long statement (PG 14+)
         conn.execute("SET client_connection_check_interval = '1s'")
     except psycopg.Error:
@@ -101,6 +102,9 @@ def _failure(m: mfiles.MigrationFile, exc: psycopg.Error, conn: psycopg.Connecti
     detail = f"\n  DETAIL: {exc.diag.message_detail}" if exc.diag.message_detail else ""
     hint = f"\n  HINT: {exc.diag.message_hint}" if exc.diag.message_hint else ""
     text = f"migration {m.version} ({m.name}) {what}: {where}: {exc.diag.message_primary or str(exc).strip()}{detail}{hint}"
+    if isinstance(exc, psycopg.errors.DuplicateTable | psycopg.errors.DuplicateObject):
+        text += ("\n  The database already holds objects of this migration: if the migrations were applied with "
+                 "psql (or another tool), record them with `fbs-schema baseline` instead of applying them again")
     if m.no_transaction:
         try:
             invalid = [r[0] for r in conn.execute(INVALID_INDEXES).fetchall()]
@@ -133,6 +137,18 @@ def _check_ledger(conn, migrations: mfiles.Migrations, ignore_missing: bool) -> 
     return applied
 
 
+FILE_LOCK_TIMEOUT = re.compile(r"^SET LOCAL lock_timeout = '([^']*)';", re.M)
+
+
+def lock_timeout_in_force(sql: str, options: RunOptions) -> str:
+    """The runner sets --lock-timeout first; a generated file's own SET LOCAL (from the rules file's
+    [migration] section, reviewed with the file and the same under psql and sqlx) comes after it and
+    wins. So --lock-timeout / --statement-timeout govern files that set none (hand-written ones,
+    no-transaction ones)."""
+    found = FILE_LOCK_TIMEOUT.search(sql)
+    return f"{found.group(1)}, set by the file" if found else options.lock_timeout
+
+
 def _run_one(conn, m: mfiles.MigrationFile, options: RunOptions, progress, *, sql: str, ledger_sql: str,
              ledger_args: tuple) -> float:
     attempt = 0
@@ -156,7 +172,8 @@ def _run_one(conn, m: mfiles.MigrationFile, options: RunOptions, progress, *, sq
         except pgerrors.LockNotAvailable as exc:
             if attempt > options.retries:
                 raise _failure(m, exc, conn, f"could not take its locks after {attempt} attempts") from None
-            progress.step(f"{m.version} {m.description}: lock timeout ({options.lock_timeout}), retry {attempt}/{options.retries}")
+            progress.step(f"{m.version} {m.description}: lock timeout ({lock_timeout_in_force(sql, options)}), "
+                          f"retry {attempt}/{options.retries}")
             time.sleep(min(2.0 ** attempt * 0.25, 5.0))
         except psycopg.Error as exc:
             raise _failure(m, exc, conn) from None
@@ -176,8 +193,20 @@ def locked(options: RunOptions, progress) -> Iterator[psycopg.Connection]:
         conn.close()
 
 
+def check_target(migrations: mfiles.Migrations, target: int | None, *, zero_ok: bool = False) -> None:
+    """A --target-version must name a migration of the folder (0 for revert: every one)."""
+    if target is None or (zero_ok and target == 0):
+        return
+    known = [m.version for m in migrations.up]
+    if target not in known:
+        near = ", ".join(str(v) for v in known[-3:]) or "none"
+        raise MigrationError(f"--target-version {target} is not the version of a migration in the folder "
+                             f"(the newest: {near})")
+
+
 def migrate(options: RunOptions, progress) -> list[Step]:
     migrations = mfiles.resolve(options.migrations_dir)
+    check_target(migrations, options.target_version)
     with locked(options, progress) as conn:
         if not options.dry_run:
             ledger.ensure(conn)
@@ -195,10 +224,10 @@ def migrate(options: RunOptions, progress) -> list[Step]:
             if options.dry_run:
                 steps.append(Step(m.version, m.description, m.name, "would apply"))
                 continue
+            progress.step(f"applying {m.version} {m.description}")
             seconds = _run_one(conn, m, options, progress, sql=m.sql, ledger_sql=ledger.INSERT,
                                ledger_args=(m.version, m.description, m.checksum))
             conn.execute(ledger.SET_TIME, (int(seconds * 1e9), m.version))
-            progress.step(f"applied {m.version} {m.description} ({seconds:.2f} s)")
             steps.append(Step(m.version, m.description, m.name, "applied", seconds))
         return steps
 
@@ -206,6 +235,7 @@ def migrate(options: RunOptions, progress) -> list[Step]:
 def revert(options: RunOptions, progress) -> list[Step]:
     """Run down files newest first: one migration, or every one above ``target_version``."""
     migrations = mfiles.resolve(options.migrations_dir)
+    check_target(migrations, options.target_version, zero_ok=True)
     with locked(options, progress) as conn:
         applied = _check_ledger(conn, migrations, options.ignore_missing)
         versions = sorted(applied, reverse=True)
@@ -222,9 +252,9 @@ def revert(options: RunOptions, progress) -> list[Step]:
             if options.dry_run:
                 steps.append(Step(version, down.description, down.name, "would revert"))
                 continue
+            progress.step(f"reverting {version} {down.description}")
             seconds = _run_one(conn, down, options, progress, sql=down.sql, ledger_sql=ledger.DELETE,
                                ledger_args=(version,))
-            progress.step(f"reverted {version} {down.description} ({seconds:.2f} s)")
             steps.append(Step(version, down.description, down.name, "reverted", seconds))
         return steps
 
@@ -258,11 +288,14 @@ def status(options: RunOptions) -> list[StatusRow]:
 def baseline(options: RunOptions, progress, verify_fn) -> list[Step]:
     """Record ledger rows for migrations applied by hand (psql), after verifying the schema matches."""
     migrations = mfiles.resolve(options.migrations_dir)
-    problems = verify_fn()
-    if problems:
-        listing = "\n".join(f"  - {p}" for p in problems[:50])
-        raise MigrationError(f"the database does not match the snapshot, so nothing was recorded:\n{listing}")
-    with locked(options, progress) as conn:
+    check_target(migrations, options.target_version)
+    with locked(options, progress) as conn:  # verify under the lock: nobody migrates meanwhile
+        progress.step("verifying that the database holds the schema of the migrations to record")
+        problems = verify_fn()
+        if problems:
+            listing = "\n".join(f"  - {p}" for p in problems[:50])
+            what = f"the migrations up to {options.target_version}" if options.target_version else "the snapshot"
+            raise MigrationError(f"the database does not match {what}, so nothing was recorded:\n{listing}")
         ledger.ensure(conn)
         applied = _check_ledger(conn, migrations, options.ignore_missing)
         steps = []
