@@ -24,7 +24,7 @@ from pathlib import Path
 
 from generator import api, diff, render, snapshot, tenant
 from generator.capture.scope import Scope
-from generator.capture.xmlrpc import XmlRpcConfig
+from generator.capture.transports import OdooConfig
 from generator.model import Snapshot
 from tests.support.make_fixtures import FIXTURES, load_records
 from tests.support.odoo_server import DB, PASSWORD, USER, FakeOdoo
@@ -45,8 +45,8 @@ def median_time(fn, runs: int = RUNS) -> tuple[float, object]:
 def capture_batched(records, latency: float, label: str = "batched search_read (fbs-schema capture)") -> dict:
     def once():
         with FakeOdoo(records, latency=latency) as server:
-            cfg = XmlRpcConfig(url=server.url, database=DB, user=USER, password=PASSWORD)
-            result = api.capture(api.Source(xmlrpc=cfg), Scope())
+            cfg = OdooConfig(url=server.url, database=DB, user=USER, password=PASSWORD)
+            result = api.capture(api.Source(odoo=cfg), Scope())
             return len(server.calls), len(result.snapshot.models)
 
     seconds, (calls, models) = median_time(once)
@@ -185,8 +185,8 @@ def main() -> None:
                capture_batched(doubled(records), 0.0, "batched search_read, every model doubled")]
     print("generate ...", file=sys.stderr)
     with FakeOdoo(records) as server:
-        cfg = XmlRpcConfig(url=server.url, database=DB, user=USER, password=PASSWORD)
-        full_text = api.capture(api.Source(xmlrpc=cfg), Scope()).text
+        cfg = OdooConfig(url=server.url, database=DB, user=USER, password=PASSWORD)
+        full_text = api.capture(api.Source(odoo=cfg), Scope()).text
     big = synthetic(snapshot.loads(full_text), 10)
     generate = [generate_cost(api.BUNDLED_SNAPSHOT.read_text("utf-8"), "bundled sales-inventory"),
                 generate_cost(full_text, "full reference (all installed models)"),

@@ -8,22 +8,25 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from generator import diff as diff_mod
-from generator import ops, render, rules, tenant
-from generator import snapshot as snapshots
-from generator.capture import catalog, database, scope as scoping, xmlrpc
-from generator import diagram as diagram_mod
-from generator import lint as lint_mod
-from generator import renames as renames_mod
+from generator.capture.scope import Scope
 from generator.errors import DestructiveChange, PossibleRename, SnapshotError, UsageError
-from generator.model import Snapshot
-from generator.render import MigrationFile, SnapshotInfo
-from generator.runner import apply as runner_apply
-from generator.runner import files as migration_files
-from generator.runner import verify as runner_verify
-from generator.tables import ExternalReference
+from generator.layout import KEPT_RULES, KEPT_SNAPSHOT
+
+# Each function imports the stages it uses, when it runs: a command loads only its own part of the
+# pipeline (capture never loads the renderer or psycopg; --help loads none of it).
+if TYPE_CHECKING:
+    from generator import lint as lint_mod
+    from generator import ops
+    from generator.capture import catalog
+    from generator.capture.transports import OdooConfig
+    from generator.model import Snapshot
+    from generator.render import MigrationFile
+    from generator.rules import Rules
+    from generator.runner import apply as runner_apply
+    from generator.runner import verify as runner_verify
+    from generator.tables import ExternalReference
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_SNAPSHOT = PROJECT_ROOT / "snapshots" / "odoo-17.0-sales-inventory.json"
@@ -42,7 +45,7 @@ class Silent:
 class Source:
     """Exactly one of the three capture sources."""
 
-    xmlrpc: xmlrpc.XmlRpcConfig | None = None
+    odoo: OdooConfig | None = None  # a live Odoo over JSON-RPC, JSON-2 or XML-RPC
     dsn: str | None = None
     snapshot_path: str | None = None
 
@@ -50,9 +53,11 @@ class Source:
         if self.snapshot_path:
             return f"snapshot {self.snapshot_path}"
         if self.dsn:
-            return f"the Odoo database ({database.redact(self.dsn)})"
-        if self.xmlrpc:
-            return f"Odoo at {self.xmlrpc.url} (database {self.xmlrpc.database})"
+            from generator.capture.database import redact
+
+            return f"the Odoo database ({redact(self.dsn)})"
+        if self.odoo:
+            return f"Odoo at {self.odoo.url} (database {self.odoo.database})"
         return "nothing"
 
 
@@ -64,23 +69,34 @@ class CaptureResult:
 
 
 def read_catalog(source: Source, progress: Progress) -> catalog.Catalog:
-    given = [x for x in (source.xmlrpc, source.dsn, source.snapshot_path) if x]
+    from generator.capture import catalog
+
+    given = [x for x in (source.odoo, source.dsn, source.snapshot_path) if x]
     if len(given) != 1:
         raise UsageError(
             "give exactly one source: --odoo-url (or ODOO_BASE_URL), --odoo-dsn (or ODOO_DSN), or --from-snapshot FILE"
         )
     progress.step(f"reading model metadata from {source.describe()}")
     if source.snapshot_path:
+        from generator import snapshot as snapshots
+
         return catalog.from_snapshot(snapshots.load(source.snapshot_path))
     if source.dsn:
+        from generator.capture import database
+
         return catalog.from_metadata(database.fetch(source.dsn))
-    assert source.xmlrpc is not None
-    return catalog.from_metadata(xmlrpc.fetch(source.xmlrpc))
+    from generator.capture import rpc
+
+    assert source.odoo is not None
+    return catalog.from_metadata(rpc.fetch(source.odoo))
 
 
-def capture(source: Source, scope: scoping.Scope, *, output: str | None = None,
+def capture(source: Source, scope: Scope, *, output: str | None = None,
             progress: Progress = Silent()) -> CaptureResult:
     """Capture a snapshot; write it to ``output`` atomically when given."""
+    from generator import snapshot as snapshots
+    from generator.capture import scope as scoping
+
     cat = read_catalog(source, progress)
     snap = scoping.select(cat, scope, source=source.describe())
     text = snapshots.dumps(snap)
@@ -96,8 +112,6 @@ def capture(source: Source, scope: scoping.Scope, *, output: str | None = None,
 # ---------------------------------------------------------------------------------------------
 # generate
 
-KEPT_SNAPSHOT = render.KEPT_SNAPSHOT
-KEPT_RULES = render.KEPT_RULES
 _HEADER_SHA = re.compile(r"^-- Snapshot: sha256:([0-9a-f]{64})", re.M)
 
 
@@ -125,16 +139,22 @@ class GenerateResult:
 
 def existing_migrations(folder: Path) -> list[tuple[int, Path]]:
     """(version, path) of every file in sqlx's layout in ``folder``, in order; nothing else."""
+    from generator.runner.files import split_name
+
     out = []
     if folder.is_dir():
         for p in folder.iterdir():
-            parsed = migration_files.split_name(p.name)
+            parsed = split_name(p.name)
             if parsed:
                 out.append((parsed[0], p))
     return sorted(out)
 
 
-def _previous_state(folder: Path, new: Snapshot) -> tuple[Snapshot, rules.Rules]:
+def _previous_state(folder: Path, new: Snapshot) -> tuple[Snapshot, Rules]:
+    from generator import render
+    from generator import snapshot as snapshots
+    from generator.model import Snapshot
+
     kept = folder / KEPT_SNAPSHOT
     files = [p for _, p in existing_migrations(folder) if not p.name.endswith(".down.sql")]
     previous, kept_rules = render.load_kept(folder)
@@ -162,9 +182,11 @@ def _previous_state(folder: Path, new: Snapshot) -> tuple[Snapshot, rules.Rules]
     return previous, kept_rules
 
 
-def load_new_snapshot(source: Source | None, scope: scoping.Scope, snapshot_path: str | None,
+def load_new_snapshot(source: Source | None, scope: Scope, snapshot_path: str | None,
                       progress: Progress) -> Snapshot:
-    if source is not None and any((source.xmlrpc, source.dsn, source.snapshot_path)):
+    from generator import snapshot as snapshots
+
+    if source is not None and any((source.odoo, source.dsn, source.snapshot_path)):
         return capture(source, scope, progress=progress).snapshot
     path = snapshot_path or str(BUNDLED_SNAPSHOT)
     progress.step(f"using snapshot {path}")
@@ -172,6 +194,12 @@ def load_new_snapshot(source: Source | None, scope: scoping.Scope, snapshot_path
 
 
 def generate(new: Snapshot, options: GenerateOptions = GenerateOptions(), progress: Progress = Silent()) -> GenerateResult:
+    from generator import diff as diff_mod
+    from generator import ops, render, rules, tenant
+    from generator import renames as renames_mod
+    from generator import snapshot as snapshots
+    from generator.render import SnapshotInfo
+
     folder = options.migrations_dir
     text = snapshots.dumps(new)
     sha = snapshots.sha256(text)
@@ -260,22 +288,32 @@ def _now() -> datetime:
 # runner
 
 def migrate(options: runner_apply.RunOptions, progress: Progress = Silent()) -> list[runner_apply.Step]:
+    from generator.runner import apply as runner_apply
+
     return runner_apply.migrate(options, progress)
 
 
 def revert(options: runner_apply.RunOptions, progress: Progress = Silent()) -> list[runner_apply.Step]:
+    from generator.runner import apply as runner_apply
+
     return runner_apply.revert(options, progress)
 
 
 def status(options: runner_apply.RunOptions) -> list[runner_apply.StatusRow]:
+    from generator.runner import apply as runner_apply
+
     return runner_apply.status(options)
 
 
 def verify(options: runner_apply.RunOptions) -> list[runner_verify.Difference]:
+    from generator.runner import verify as runner_verify
+
     return runner_verify.verify(options.migrations_dir, options.database_url)
 
 
 def baseline(options: runner_apply.RunOptions, progress: Progress = Silent()) -> list[runner_apply.Step]:
+    from generator.runner import apply as runner_apply
+
     return runner_apply.baseline(options, progress, lambda: verify(options))
 
 
@@ -299,6 +337,9 @@ class LintResult:
 def lint(migrations_dir: Path, snapshot_path: str | None = None, *, check_up_to_date: bool = True,
          sqlfluff: bool = True, squawk: bool = True, rules_path: str | None = None,
          progress: Progress = Silent()) -> LintResult:
+    from generator import lint as lint_mod
+    from generator import snapshot as snapshots
+
     progress.step(f"semantic checks of {migrations_dir}")
     findings = tuple(lint_mod.semantic(migrations_dir))
     up_to_date, pending = None, 0
@@ -327,6 +368,10 @@ def diagram(snap: Snapshot, *, module: str | None = None, tables: tuple[str, ...
             changes_from: Path | None = None, rules_path: str | None = None, internal: bool = False) -> str:
     """Mermaid ER diagram of the schema (or one module, or some tables, or the tables a pending
     migration against the snapshot kept in ``changes_from`` would touch)."""
+    from generator import diagram as diagram_mod
+    from generator import diff as diff_mod
+    from generator import rules, tenant
+
     schema = tenant.build(snap, rules.load(rules_path))
     if changes_from is not None:
         previous, previous_rules = _previous_state(changes_from, snap)

@@ -1,5 +1,9 @@
 """The command line: parse options, call one ``generator.api`` function, print, map errors to
-exit codes. No logic of its own."""
+exit codes. No logic of its own.
+
+Start-up is part of the interface: this module imports click and nothing heavy; each command
+imports ``generator.api`` (whose functions import their own stages) when it runs, so ``--help``
+and ``capture`` never load the renderer, jinja2 or psycopg."""
 
 from __future__ import annotations
 
@@ -12,11 +16,8 @@ from pathlib import Path
 
 import click
 
-from generator import api
 from generator.capture import scope as scoping
-from generator.capture.xmlrpc import XmlRpcConfig
 from generator.errors import FbsError, UsageError
-from generator.runner.apply import RunOptions
 
 
 class StderrProgress:
@@ -44,10 +45,14 @@ def _modules(value: str | None) -> tuple[str, ...]:
 
 source_options = [
     click.option("--odoo-url", envvar="ODOO_BASE_URL", show_envvar=True,
-                 help="Base URL of a live Odoo, read over XML-RPC (e.g. https://odoo.example.com)."),
-    click.option("--odoo-db", envvar="ODOO_DATABASE", show_envvar=True, help="Odoo database name (XML-RPC)."),
+                 help="Base URL of a live Odoo, read over its RPC API (e.g. https://odoo.example.com)."),
+    click.option("--odoo-db", envvar="ODOO_DATABASE", show_envvar=True, help="Odoo database name."),
     click.option("--odoo-user", envvar="ODOO_USER", show_envvar=True,
-                 help="Odoo login (XML-RPC). The password or API key is read only from ODOO_PASSWORD."),
+                 help="Odoo login. The password or API key is read only from ODOO_PASSWORD."),
+    click.option("--protocol", envvar="ODOO_PROTOCOL", show_envvar=True, default="auto", show_default=True,
+                 type=click.Choice(["auto", "jsonrpc", "json2", "xmlrpc"]),
+                 help="How to talk to --odoo-url: auto = /jsonrpc, and Odoo 19's JSON-2 API (/json/2, API key in "
+                      "ODOO_PASSWORD) for the metadata reads when the server is 19.0 or later; or force one."),
     click.option("--odoo-dsn", envvar="ODOO_DSN", show_envvar=True,
                  help="PostgreSQL DSN of an Odoo database; its ir_model* tables are read directly."),
     click.option("--from-snapshot", "from_snapshot", type=click.Path(dir_okay=False),
@@ -68,14 +73,19 @@ def with_source_options(fn):
     return fn
 
 
-def build_source(odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapshot) -> api.Source:
+def build_source(odoo_url, odoo_db, odoo_user, protocol, odoo_dsn, from_snapshot):
+    """The ``api.Source`` the options name."""
+    from generator import api
+
     if from_snapshot:
         return api.Source(snapshot_path=from_snapshot)
     if odoo_dsn:
         return api.Source(dsn=odoo_dsn)
     if odoo_url:
-        return api.Source(xmlrpc=XmlRpcConfig(url=odoo_url, database=odoo_db or "", user=odoo_user or "",
-                                              password=os.environ.get("ODOO_PASSWORD", "")))
+        from generator.capture.transports import OdooConfig
+
+        return api.Source(odoo=OdooConfig(url=odoo_url, database=odoo_db or "", user=odoo_user or "",
+                                          password=os.environ.get("ODOO_PASSWORD", ""), protocol=protocol))
     return api.Source()
 
 
@@ -98,14 +108,17 @@ def cli() -> None:
 @click.option("-o", "--output", default="-", show_default=True,
               help="Where to write the snapshot JSON ('-' = standard output). Written atomically.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages on standard error.")
-def capture(odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapshot, modules, preset, with_references,
+def capture(odoo_url, odoo_db, odoo_user, protocol, odoo_dsn, from_snapshot, modules, preset, with_references,
             reference_depth, output, quiet):
     """Capture Odoo model metadata into a deterministic snapshot file.
 
-    Exactly one source: a live Odoo over XML-RPC (--odoo-url, --odoo-db, --odoo-user, password from
-    ODOO_PASSWORD), an Odoo database (--odoo-dsn), or a saved snapshot (--from-snapshot).
+    Exactly one source: a live Odoo over JSON-RPC, JSON-2 or XML-RPC (--odoo-url, --odoo-db,
+    --odoo-user, password or API key from ODOO_PASSWORD), an Odoo database (--odoo-dsn), or a saved
+    snapshot (--from-snapshot).
     """
-    source = build_source(odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapshot)
+    from generator import api
+
+    source = build_source(odoo_url, odoo_db, odoo_user, protocol, odoo_dsn, from_snapshot)
     scope = build_scope(modules, preset, with_references, reference_depth)
     progress = StderrProgress(quiet)
     result = _run(api.capture, source, scope, output=None if output == "-" else output, progress=progress)
@@ -134,7 +147,7 @@ def capture(odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapshot, modules, pres
               help="Rename hints (default: ./fbs-renames.toml if present): renamed models and fields keep their data.")
 @click.option("--reversible", is_flag=True, help="Write <version>_<name>.up.sql / .down.sql pairs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages on standard error.")
-def generate(snapshot_path, odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapshot, modules, preset, with_references,
+def generate(snapshot_path, odoo_url, odoo_db, odoo_user, protocol, odoo_dsn, from_snapshot, modules, preset, with_references,
              reference_depth, migrations_dir, rules_path, timestamp, allow_destructive, dry_run, check, renames_path,
              reversible, quiet):
     """Render the snapshot into versioned, tenant-scoped SQL migrations in migrations/.
@@ -143,8 +156,10 @@ def generate(snapshot_path, odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapsho
     changed: the whole schema the first time (one file per Odoo module, then the foreign keys), one
     migration after that. An unchanged snapshot writes nothing.
     """
+    from generator import api
+
     progress = StderrProgress(quiet)
-    source = build_source(odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapshot)
+    source = build_source(odoo_url, odoo_db, odoo_user, protocol, odoo_dsn, from_snapshot)
     scope = build_scope(modules, preset, with_references, reference_depth)
     stamp = None
     if timestamp:
@@ -193,7 +208,9 @@ def with_runner_options(fn):
     return fn
 
 
-def _run_options(database_url, migrations_dir, wait_for_lock, ignore_missing, **extra) -> RunOptions:
+def _run_options(database_url, migrations_dir, wait_for_lock, ignore_missing, **extra):
+    from generator.runner.apply import RunOptions
+
     return RunOptions(migrations_dir=Path(migrations_dir), database_url=database_url, wait_for_lock=wait_for_lock,
                       ignore_missing=ignore_missing, **extra)
 
@@ -224,6 +241,8 @@ def migrate(database_url, migrations_dir, wait_for_lock, ignore_missing, target_
     and this command can take turns. Refuses to run when an applied file was edited or is missing, or a
     ledger row is marked failed.
     """
+    from generator import api
+
     options = _run_options(database_url, migrations_dir, wait_for_lock, ignore_missing, target_version=target_version,
                            dry_run=dry_run, lock_timeout=lock_timeout, statement_timeout=statement_timeout,
                            retries=retries)
@@ -240,6 +259,8 @@ def migrate(database_url, migrations_dir, wait_for_lock, ignore_missing, target_
 def revert(database_url, migrations_dir, wait_for_lock, ignore_missing, target_version, dry_run, lock_timeout,
            statement_timeout):
     """Run .down.sql files newest first, deleting each ledger row in the same transaction."""
+    from generator import api
+
     options = _run_options(database_url, migrations_dir, wait_for_lock, ignore_missing, target_version=target_version,
                            dry_run=dry_run, lock_timeout=lock_timeout, statement_timeout=statement_timeout)
     _steps(_run(api.revert, options, StderrProgress()), "nothing to revert")
@@ -250,6 +271,8 @@ def revert(database_url, migrations_dir, wait_for_lock, ignore_missing, target_v
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status(database_url, migrations_dir, wait_for_lock, ignore_missing, as_json):
     """List each migration: applied (when, how long), pending, changed on disk, missing on disk, failed."""
+    from generator import api
+
     rows = _run(api.status, _run_options(database_url, migrations_dir, wait_for_lock, ignore_missing))
     if as_json:
         click.echo(json.dumps([dataclasses.asdict(r) for r in rows], indent=1))
@@ -271,6 +294,8 @@ def verify(database_url, migrations_dir, wait_for_lock, ignore_missing, as_json)
     Lists every missing, different or unexpected table, column (type, nullability), constraint, index and
     row-level security policy. Exit 0 only when they match: the health check to run after deploys.
     """
+    from generator import api
+
     differences = _run(api.verify, _run_options(database_url, migrations_dir, wait_for_lock, ignore_missing))
     if as_json:
         click.echo(json.dumps({"ok": not differences, "differences": [dataclasses.asdict(d) for d in differences]}, indent=1))
@@ -288,6 +313,8 @@ def verify(database_url, migrations_dir, wait_for_lock, ignore_missing, as_json)
 @click.option("--dry-run", is_flag=True, help="List what would be recorded.")
 def baseline(database_url, migrations_dir, wait_for_lock, ignore_missing, target_version, dry_run):
     """Record ledger rows for migrations applied by hand (psql), after verifying the schema matches."""
+    from generator import api
+
     options = _run_options(database_url, migrations_dir, wait_for_lock, ignore_missing, target_version=target_version,
                            dry_run=dry_run)
     _steps(_run(api.baseline, options, StderrProgress()), "nothing to record")
@@ -338,6 +365,8 @@ def lint_command(migrations_dir, snapshot_path, rules_path, no_check, no_sqlfluf
     CREATE INDEX without CONCURRENTLY on an existing table; no destructive statement without its marker.
     Exit 0 only when everything is clean.
     """
+    from generator import api
+
     result = _run(api.lint, Path(migrations_dir), snapshot_path, check_up_to_date=not no_check,
                   sqlfluff=not no_sqlfluff, squawk=not no_squawk, rules_path=rules_path, progress=StderrProgress())
     for f in result.findings:
@@ -369,6 +398,8 @@ def lint_command(migrations_dir, snapshot_path, rules_path, no_check, no_sqlfluf
 @click.option("-o", "--output", default="-", show_default=True, help="Where to write the Mermaid text.")
 def diagram(snapshot_path, module, tables, changes_dir, columns, internal, rules_path, output):
     """An entity-relationship diagram of the generated schema, as Mermaid (erDiagram)."""
+    from generator import api
+
     snap = _run(api.load_new_snapshot, None, scoping.Scope(), snapshot_path, StderrProgress(quiet=True))
     text = _run(api.diagram, snap, module=module, tables=_modules(tables), columns=columns,
                 changes_from=Path(changes_dir) if changes_dir else None, rules_path=rules_path, internal=internal)
