@@ -325,18 +325,19 @@ class LintResult:
     findings: tuple[lint_mod.Finding, ...]
     up_to_date: bool | None  # None: not checked
     pending: int
-    sqlfluff: tuple[int, str] | None
-    squawk: tuple[int, str] | None
+    sqlfluff: lint_mod.ToolRun | None  # None: not run
+    squawk: lint_mod.ToolRun | None
 
     @property
     def ok(self) -> bool:
         return (not self.findings and self.up_to_date is not False
-                and (self.sqlfluff is None or self.sqlfluff[0] == 0) and (self.squawk is None or self.squawk[0] == 0))
+                and all(run is None or run.exit_code == 0 for run in (self.sqlfluff, self.squawk)))
 
 
 def lint(migrations_dir: Path, snapshot_path: str | None = None, *, check_up_to_date: bool = True,
-         sqlfluff: bool = True, squawk: bool = True, rules_path: str | None = None,
+         sqlfluff: bool = True, squawk: bool = True, rules_path: str | None = None, cache: bool = True,
          progress: Progress = Silent()) -> LintResult:
+    """``cache``: lint with sqlfluff and squawk only the files they have not found clean before."""
     from generator import lint as lint_mod
     from generator import snapshot as snapshots
 
@@ -347,18 +348,18 @@ def lint(migrations_dir: Path, snapshot_path: str | None = None, *, check_up_to_
         new = snapshots.load(snapshot_path or str(BUNDLED_SNAPSHOT))
         result = generate(new, GenerateOptions(migrations_dir=migrations_dir, check=True, rules_path=rules_path))
         up_to_date, pending = result.status == "no changes", len(result.operations)
-    paths = [p for _, p in existing_migrations(migrations_dir)]
-    fluff = squawked = None
+    clean = lint_mod.CleanCache.beside(migrations_dir) if cache else lint_mod.CleanCache(None)
+    folders = [Path.cwd(), migrations_dir, migrations_dir.resolve().parent]
+    runs: dict[str, lint_mod.ToolRun | None] = {"sqlfluff": None, "squawk": None}
     try:
-        if sqlfluff:
-            progress.step("sqlfluff")
-            fluff = lint_mod.run_sqlfluff(migrations_dir)
-        if squawk:
-            progress.step("squawk")
-            squawked = lint_mod.run_squawk(paths)
+        for name, wanted, paths in (("sqlfluff", sqlfluff, sorted(migrations_dir.glob("*.sql"))),
+                                    ("squawk", squawk, [p for _, p in existing_migrations(migrations_dir)])):
+            if wanted:
+                progress.step(name)
+                runs[name] = lint_mod.run_cached(name, paths, clean, folders)
     except FileNotFoundError as exc:
         raise UsageError(f"{exc.args[0]} is not installed (make install puts it in .venv)") from None
-    return LintResult(findings, up_to_date, pending, fluff, squawked)
+    return LintResult(findings, up_to_date, pending, runs["sqlfluff"], runs["squawk"])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -357,7 +357,10 @@ def plan(ctx, snapshot_path, migrations_dir, rules_path, renames_path):
 @click.option("--no-check", is_flag=True, help="Skip the up-to-date check (generate --check).")
 @click.option("--no-sqlfluff", is_flag=True, help="Skip sqlfluff.")
 @click.option("--no-squawk", is_flag=True, help="Skip squawk.")
-def lint_command(migrations_dir, snapshot_path, rules_path, no_check, no_sqlfluff, no_squawk):
+@click.option("--no-cache", is_flag=True,
+              help="Lint every file with sqlfluff and squawk, not only those they have not found clean before "
+                   "(the cache, by SHA-384 of each file and the tools' config, is under .cache/ beside the folder).")
+def lint_command(migrations_dir, snapshot_path, rules_path, no_check, no_sqlfluff, no_squawk, no_cache):
     """Lint migrations: the project's semantic checks, generate --check, sqlfluff and squawk.
 
     Semantic checks: tenant_id leads every primary key; every foreign key is tenant-scoped and has an
@@ -368,19 +371,22 @@ def lint_command(migrations_dir, snapshot_path, rules_path, no_check, no_sqlfluf
     from generator import api
 
     result = _run(api.lint, Path(migrations_dir), snapshot_path, check_up_to_date=not no_check,
-                  sqlfluff=not no_sqlfluff, squawk=not no_squawk, rules_path=rules_path, progress=StderrProgress())
+                  sqlfluff=not no_sqlfluff, squawk=not no_squawk, rules_path=rules_path, cache=not no_cache,
+                  progress=StderrProgress())
     for f in result.findings:
         click.echo(str(f))
     if result.up_to_date is False:
         click.echo(f"{migrations_dir}: [up-to-date] not up to date with the snapshot: {result.pending} operation(s) "
                    "pending; run fbs-schema generate")
-    for name, outcome in (("sqlfluff", result.sqlfluff), ("squawk", result.squawk)):
-        if outcome is not None and outcome[0] != 0:
-            click.echo(f"--- {name} (exit {outcome[0]}):\n{outcome[1].rstrip()}")
+    tools = [(name, run) for name, run in (("sqlfluff", result.sqlfluff), ("squawk", result.squawk)) if run]
+    for name, run in tools:
+        if run.exit_code != 0:
+            click.echo(f"--- {name} (exit {run.exit_code}):\n{run.output.rstrip()}")
     summary = "clean" if result.ok else "FAILED"
     click.echo(f"lint {summary}: {len(result.findings)} semantic finding(s)"
-               + (f", sqlfluff exit {result.sqlfluff[0]}" if result.sqlfluff else "")
-               + (f", squawk exit {result.squawk[0]}" if result.squawk else ""))
+               + "".join(f", {name} exit {run.exit_code}" for name, run in tools))
+    for name, run in tools:
+        click.echo(f"{name}: {run.linted} file(s) linted, {run.cached} clean in the cache", err=True)
     sys.exit(0 if result.ok else 1)
 
 
