@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from generator.capture.scope import Scope
+from generator.capture import scope as scoping
 from generator.errors import DestructiveChange, PossibleRename, SnapshotError, UsageError
 from generator.layout import KEPT_RULES, KEPT_SNAPSHOT
 
@@ -91,11 +91,10 @@ def read_catalog(source: Source, progress: Progress) -> catalog.Catalog:
     return catalog.from_metadata(rpc.fetch(source.odoo))
 
 
-def capture(source: Source, scope: Scope, *, output: str | None = None,
+def capture(source: Source, scope: scoping.Scope, *, output: str | None = None,
             progress: Progress = Silent()) -> CaptureResult:
     """Capture a snapshot; write it to ``output`` atomically when given."""
     from generator import snapshot as snapshots
-    from generator.capture import scope as scoping
 
     cat = read_catalog(source, progress)
     snap = scoping.select(cat, scope, source=source.describe())
@@ -182,7 +181,7 @@ def _previous_state(folder: Path, new: Snapshot) -> tuple[Snapshot, Rules]:
     return previous, kept_rules
 
 
-def load_new_snapshot(source: Source | None, scope: Scope, snapshot_path: str | None,
+def load_new_snapshot(source: Source | None, scope: scoping.Scope, snapshot_path: str | None,
                       progress: Progress) -> Snapshot:
     from generator import snapshot as snapshots
 
