@@ -1,4 +1,11 @@
 """`make bench`: measurements, not timed tests. Writes bench/results.md and bench/results.json.
+`python -m bench protocols startup lint-cache` runs only those parts and prints them (writes nothing).
+
+- protocols: the same capture over XML-RPC, JSON-RPC and JSON-2 side by side (medians of 5, calls,
+  byte-identical snapshots), without and with 20 ms added latency per call;
+- startup: wall time of `fbs-schema --help` (median of 5);
+- lint-cache: `fbs-schema lint` on the committed migrations with a warm cache, and how many files
+  go through sqlfluff after one new migration is added;
 
 - capture: calls and seconds of the batched XML-RPC capture next to one ``fields_get`` per model, against
   the local Odoo test server serving the Odoo 17 reference metadata (tests/fixtures/odoo17), without and
@@ -24,7 +31,7 @@ from pathlib import Path
 
 from generator import api, diff, render, snapshot, tenant
 from generator.capture.scope import Scope
-from generator.capture.xmlrpc import XmlRpcConfig
+from generator.capture.transports import OdooConfig
 from generator.model import Snapshot
 from tests.support.make_fixtures import FIXTURES, load_records
 from tests.support.odoo_server import DB, PASSWORD, USER, FakeOdoo
@@ -45,13 +52,79 @@ def median_time(fn, runs: int = RUNS) -> tuple[float, object]:
 def capture_batched(records, latency: float, label: str = "batched search_read (fbs-schema capture)") -> dict:
     def once():
         with FakeOdoo(records, latency=latency) as server:
-            cfg = XmlRpcConfig(url=server.url, database=DB, user=USER, password=PASSWORD)
-            result = api.capture(api.Source(xmlrpc=cfg), Scope())
+            cfg = OdooConfig(url=server.url, database=DB, user=USER, password=PASSWORD)
+            result = api.capture(api.Source(odoo=cfg), Scope())
             return len(server.calls), len(result.snapshot.models)
 
     seconds, (calls, models) = median_time(once)
     return {"way": label, "latency_ms": latency * 1000, "calls": calls, "ir_models": len(records["ir.model"]),
             "seconds": round(seconds, 3), "models_with_tables": models}
+
+
+def capture_protocols(records, latency: float, runs: int = 5) -> list[dict]:
+    """One bench run, the protocols interleaved (so machine load falls on all of them alike)."""
+    import hashlib
+
+    times: dict[str, list[float]] = {p: [] for p in ("xmlrpc", "jsonrpc", "json2")}
+    calls: dict[str, int] = {}
+    shas: dict[str, set[str]] = {p: set() for p in times}
+    for _ in range(runs):
+        for protocol in times:
+            with FakeOdoo(records, latency=latency) as server:
+                cfg = OdooConfig(url=server.url, database=DB, user=USER, password=PASSWORD, protocol=protocol)
+                start = time.perf_counter()
+                text = api.capture(api.Source(odoo=cfg), Scope()).text
+                times[protocol].append(time.perf_counter() - start)
+                calls[protocol] = len(server.calls)
+                shas[protocol].add(hashlib.sha256(text.encode()).hexdigest())
+    identical = len(set().union(*shas.values())) == 1
+    xml = statistics.median(times["xmlrpc"])
+    return [{"protocol": p, "latency_ms": latency * 1000, "calls": calls[p], "seconds": round(statistics.median(t), 3),
+             "ratio_to_xmlrpc": round(statistics.median(t) / xml, 2), "snapshots_identical": identical}
+            for p, t in times.items()]
+
+
+def startup(runs: int = 5) -> dict:
+    import subprocess
+
+    exe = str(Path(sys.executable).with_name("fbs-schema"))
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([exe, "--help"], capture_output=True, check=True)
+        times.append(time.perf_counter() - start)
+    return {"command": "fbs-schema --help", "runs": runs, "median_s": round(statistics.median(times), 3),
+            "runs_s": [round(t, 3) for t in times]}
+
+
+def lint_cached() -> dict:
+    """`fbs-schema lint` as `make lint` runs it, with a warm cache; then one new migration."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    exe = str(Path(sys.executable).with_name("fbs-schema"))
+
+    def lint(folder: Path, *extra: str) -> tuple[float, str]:
+        start = time.perf_counter()
+        proc = subprocess.run([exe, "lint", "--migrations", str(folder), *extra], capture_output=True, text=True,
+                              cwd=api.PROJECT_ROOT)
+        return time.perf_counter() - start, proc.stdout + proc.stderr
+
+    committed = api.PROJECT_ROOT / "migrations"
+    lint(committed)  # warm
+    warm = sorted(lint(committed)[0] for _ in range(3))[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "migrations"
+        shutil.copytree(committed, folder)
+        cold, _ = lint(folder, "--no-check")
+        newest = max(p.name.split("_")[0] for p in folder.glob("*.sql"))
+        (folder / f"{int(newest) + 1}_hand_written.sql").write_text(
+            "SET LOCAL lock_timeout = '5s';\nCOMMENT ON TABLE sale_order IS 'Sales Order';\n", "utf-8")
+        after, output = lint(folder, "--no-check")
+    linted = next(line for line in output.splitlines() if line.startswith("sqlfluff:"))
+    return {"files": len(list(committed.glob("*.sql"))), "warm_cache_seconds": round(warm, 2),
+            "no_cache_seconds": round(cold, 1), "after_one_new_seconds": round(after, 2), "after_one_new": linted}
 
 
 def synthetic(full: Snapshot, copies: int) -> Snapshot:
@@ -94,7 +167,7 @@ def lint_cost() -> dict:
     findings = lint.semantic(folder)
     semantic_s = time.perf_counter() - start
     start = time.perf_counter()
-    fluff = lint.run_sqlfluff(folder)
+    fluff = lint.run_sqlfluff(sorted(folder.glob("*.sql")))
     fluff_s = time.perf_counter() - start
     start = time.perf_counter()
     squawk = lint.run_squawk(sorted(folder.glob("*.sql")))
@@ -183,7 +256,17 @@ def apply_cost(folder: Path) -> list[dict]:
     return out
 
 
+PARTS = {
+    "protocols": lambda: capture_protocols(load_records(FIXTURES), 0.0) + capture_protocols(load_records(FIXTURES), 0.02),
+    "startup": startup,
+    "lint-cache": lint_cached,
+}
+
+
 def main() -> None:
+    if sys.argv[1:]:
+        print(json.dumps({part: PARTS[part]() for part in sys.argv[1:]}, indent=1))
+        return
     records = load_records(FIXTURES)
     print("capture ...", file=sys.stderr)
     from tests.support.odoo_server import doubled
@@ -191,10 +274,14 @@ def main() -> None:
     capture = [capture_batched(records, 0.0), capture_fields_get(records, 0.0),
                capture_batched(records, 0.02), capture_fields_get(records, 0.02),
                capture_batched(doubled(records), 0.0, "batched search_read, every model doubled")]
+    protocols = capture_protocols(records, 0.0) + capture_protocols(records, 0.02)
+    print("start-up, lint cache ...", file=sys.stderr)
+    started = startup()
+    cached = lint_cached()
     print("generate ...", file=sys.stderr)
     with FakeOdoo(records) as server:
-        cfg = XmlRpcConfig(url=server.url, database=DB, user=USER, password=PASSWORD)
-        full_text = api.capture(api.Source(xmlrpc=cfg), Scope()).text
+        cfg = OdooConfig(url=server.url, database=DB, user=USER, password=PASSWORD)
+        full_text = api.capture(api.Source(odoo=cfg), Scope()).text
     big = synthetic(snapshot.loads(full_text), 10)
     generate = [generate_cost(api.BUNDLED_SNAPSHOT.read_text("utf-8"), "bundled sales-inventory"),
                 generate_cost(full_text, "full reference (all installed models)"),
@@ -215,6 +302,9 @@ def main() -> None:
         "machine": f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}, "
                    f"{__import__('os').cpu_count()} cores",
         "capture": capture,
+        "protocols": protocols,
+        "startup": started,
+        "lint_cache": cached,
         "generate": generate,
         "apply": apply,
         "diff": diffed,
@@ -227,6 +317,15 @@ def main() -> None:
              "|---|---:|---:|---:|"]
     for c in capture:
         lines.append(f"| {c['way']} | {c['latency_ms']:.0f} ms | {c['calls']} | {c['seconds']:.2f} |")
+    lines += ["", "| capture over each protocol, same run (medians of 5) | latency/call | calls | seconds | vs XML-RPC | identical snapshots |",
+              "|---|---:|---:|---:|---:|---|"]
+    for c in protocols:
+        lines.append(f"| {c['protocol']} | {c['latency_ms']:.0f} ms | {c['calls']} | {c['seconds']:.3f} "
+                     f"| {c['ratio_to_xmlrpc']:.2f}x | {'yes' if c['snapshots_identical'] else 'NO'} |")
+    lines += ["", f"Start-up: `{started['command']}` {started['median_s']:.3f} s (median of {started['runs']}).", "",
+              f"Lint with the cache ({cached['files']} files): warm {cached['warm_cache_seconds']:.2f} s, without cache "
+              f"{cached['no_cache_seconds']:.1f} s; after adding one migration {cached['after_one_new_seconds']:.2f} s "
+              f"({cached['after_one_new']})."]
     lines += ["", "| generate (load + tenant rules + diff + render, no writes) | models | tables | operations | SQL bytes | seconds | peak MiB |",
               "|---|---:|---:|---:|---:|---:|---:|"]
     for g in generate:

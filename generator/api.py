@@ -8,23 +8,25 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from generator import diff as diff_mod
-from generator import ops, render, rules, tenant
-from generator import upgrade as upgrade_mod
-from generator import snapshot as snapshots
-from generator.capture import catalog, database, scope as scoping, xmlrpc
-from generator import diagram as diagram_mod
-from generator import lint as lint_mod
-from generator import renames as renames_mod
+from generator.capture import scope as scoping
 from generator.errors import DestructiveChange, PossibleRename, SnapshotError, UsageError
-from generator.model import Snapshot
-from generator.render import MigrationFile, SnapshotInfo
-from generator.runner import apply as runner_apply
-from generator.runner import files as migration_files
-from generator.runner import verify as runner_verify
-from generator.tables import ExternalReference
+from generator.layout import KEPT_RULES, KEPT_SNAPSHOT
+
+# Each function imports the stages it uses, when it runs: a command loads only its own part of the
+# pipeline (capture never loads the renderer or psycopg; --help loads none of it).
+if TYPE_CHECKING:
+    from generator import lint as lint_mod
+    from generator import ops
+    from generator.capture import catalog
+    from generator.capture.transports import OdooConfig
+    from generator.model import Snapshot
+    from generator.render import MigrationFile
+    from generator.rules import Rules
+    from generator.runner import apply as runner_apply
+    from generator.runner import verify as runner_verify
+    from generator.tables import ExternalReference
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_SNAPSHOT = PROJECT_ROOT / "snapshots" / "odoo-17.0-sales-inventory.json"
@@ -43,7 +45,7 @@ class Silent:
 class Source:
     """Exactly one of the three capture sources."""
 
-    xmlrpc: xmlrpc.XmlRpcConfig | None = None
+    odoo: OdooConfig | None = None  # a live Odoo over JSON-RPC, JSON-2 or XML-RPC
     dsn: str | None = None
     snapshot_path: str | None = None
     # (model, field) pairs to treat as company-dependent besides the series profile's (Odoo 17.0)
@@ -53,9 +55,11 @@ class Source:
         if self.snapshot_path:
             return f"snapshot {self.snapshot_path}"
         if self.dsn:
-            return f"the Odoo database ({database.redact(self.dsn)})"
-        if self.xmlrpc:
-            return f"Odoo at {self.xmlrpc.url} (database {self.xmlrpc.database})"
+            from generator.capture.database import redact
+
+            return f"the Odoo database ({redact(self.dsn)})"
+        if self.odoo:
+            return f"Odoo at {self.odoo.url} (database {self.odoo.database})"
         return "nothing"
 
 
@@ -67,23 +71,33 @@ class CaptureResult:
 
 
 def read_catalog(source: Source, progress: Progress) -> catalog.Catalog:
-    given = [x for x in (source.xmlrpc, source.dsn, source.snapshot_path) if x]
+    from generator.capture import catalog
+
+    given = [x for x in (source.odoo, source.dsn, source.snapshot_path) if x]
     if len(given) != 1:
         raise UsageError(
             "give exactly one source: --odoo-url (or ODOO_BASE_URL), --odoo-dsn (or ODOO_DSN), or --from-snapshot FILE"
         )
     progress.step(f"reading model metadata from {source.describe()}")
     if source.snapshot_path:
+        from generator import snapshot as snapshots
+
         return catalog.from_snapshot(snapshots.load(source.snapshot_path))
     if source.dsn:
+        from generator.capture import database
+
         return catalog.from_metadata(database.fetch(source.dsn, company_dependent=source.company_dependent))
-    assert source.xmlrpc is not None
-    return catalog.from_metadata(xmlrpc.fetch(source.xmlrpc, company_dependent=source.company_dependent))
+    from generator.capture import rpc
+
+    assert source.odoo is not None
+    return catalog.from_metadata(rpc.fetch(source.odoo, company_dependent=source.company_dependent))
 
 
 def capture(source: Source, scope: scoping.Scope, *, output: str | None = None,
             progress: Progress = Silent()) -> CaptureResult:
     """Capture a snapshot; write it to ``output`` atomically when given."""
+    from generator import snapshot as snapshots
+
     cat = read_catalog(source, progress)
     snap = scoping.select(cat, scope, source=source.describe())
     text = snapshots.dumps(snap)
@@ -103,8 +117,6 @@ def capture(source: Source, scope: scoping.Scope, *, output: str | None = None,
 # ---------------------------------------------------------------------------------------------
 # generate
 
-KEPT_SNAPSHOT = render.KEPT_SNAPSHOT
-KEPT_RULES = render.KEPT_RULES
 _HEADER_SHA = re.compile(r"^-- Snapshot: sha256:([0-9a-f]{64})", re.M)
 
 
@@ -134,16 +146,22 @@ class GenerateResult:
 
 def existing_migrations(folder: Path) -> list[tuple[int, Path]]:
     """(version, path) of every file in sqlx's layout in ``folder``, in order; nothing else."""
+    from generator.runner.files import split_name
+
     out = []
     if folder.is_dir():
         for p in folder.iterdir():
-            parsed = migration_files.split_name(p.name)
+            parsed = split_name(p.name)
             if parsed:
                 out.append((parsed[0], p))
     return sorted(out)
 
 
-def _previous_state(folder: Path, new: Snapshot) -> tuple[Snapshot, rules.Rules]:
+def _previous_state(folder: Path, new: Snapshot) -> tuple[Snapshot, Rules]:
+    from generator import render
+    from generator import snapshot as snapshots
+    from generator.model import Snapshot
+
     kept = folder / KEPT_SNAPSHOT
     files = [p for _, p in existing_migrations(folder) if not p.name.endswith(".down.sql")]
     previous, kept_rules = render.load_kept(folder)
@@ -191,7 +209,9 @@ def upgrade_of(previous: Snapshot, new: Snapshot) -> str | None:
 
 def load_new_snapshot(source: Source | None, scope: scoping.Scope, snapshot_path: str | None,
                       progress: Progress) -> Snapshot:
-    if source is not None and any((source.xmlrpc, source.dsn, source.snapshot_path)):
+    from generator import snapshot as snapshots
+
+    if source is not None and any((source.odoo, source.dsn, source.snapshot_path)):
         return capture(source, scope, progress=progress).snapshot
     path = snapshot_path or str(BUNDLED_SNAPSHOT)
     progress.step(f"using snapshot {path}")
@@ -206,6 +226,13 @@ def data_at_risk(result: GenerateResult, database_url: str | None) -> dict[int, 
 
 
 def generate(new: Snapshot, options: GenerateOptions = GenerateOptions(), progress: Progress = Silent()) -> GenerateResult:
+    from generator import diff as diff_mod
+    from generator import ops, render, rules, tenant
+    from generator import renames as renames_mod
+    from generator import snapshot as snapshots
+    from generator import upgrade as upgrade_mod
+    from generator.render import SnapshotInfo
+
     folder = options.migrations_dir
     text = snapshots.dumps(new)
     sha = snapshots.sha256(text)
@@ -298,23 +325,34 @@ def _now() -> datetime:
 # runner
 
 def migrate(options: runner_apply.RunOptions, progress: Progress = Silent()) -> list[runner_apply.Step]:
+    from generator.runner import apply as runner_apply
+
     return runner_apply.migrate(options, progress)
 
 
 def revert(options: runner_apply.RunOptions, progress: Progress = Silent()) -> list[runner_apply.Step]:
+    from generator.runner import apply as runner_apply
+
     return runner_apply.revert(options, progress)
 
 
 def status(options: runner_apply.RunOptions) -> list[runner_apply.StatusRow]:
+    from generator.runner import apply as runner_apply
+
     return runner_apply.status(options)
 
 
 def verify(options: runner_apply.RunOptions, progress: Progress = Silent()) -> list[runner_verify.Difference]:
+    from generator.runner import verify as runner_verify
+
     progress.step("building the expected schema in a scratch schema and comparing catalogs")
     return runner_verify.verify(options.migrations_dir, options.database_url)
 
 
 def baseline(options: runner_apply.RunOptions, progress: Progress = Silent()) -> list[runner_apply.Step]:
+    from generator.runner import apply as runner_apply
+    from generator.runner import verify as runner_verify
+
     return runner_apply.baseline(
         options, progress,
         lambda: runner_verify.verify(options.migrations_dir, options.database_url, up_to=options.target_version))
@@ -328,18 +366,23 @@ class LintResult:
     findings: tuple[lint_mod.Finding, ...]
     up_to_date: bool | None  # None: not checked
     pending: int
-    sqlfluff: tuple[int, str] | None
-    squawk: tuple[int, str] | None
+    sqlfluff: lint_mod.ToolRun | None  # None: not run
+    squawk: lint_mod.ToolRun | None
 
     @property
     def ok(self) -> bool:
         return (not self.findings and self.up_to_date is not False
-                and (self.sqlfluff is None or self.sqlfluff[0] == 0) and (self.squawk is None or self.squawk[0] == 0))
+                and all(run is None or run.exit_code == 0 for run in (self.sqlfluff, self.squawk)))
 
 
 def lint(migrations_dir: Path, snapshot_path: str | None = None, *, check_up_to_date: bool = True,
-         sqlfluff: bool = True, squawk: bool = True, rules_path: str | None = None,
+         sqlfluff: bool = True, squawk: bool = True, rules_path: str | None = None, cache: bool = True,
          progress: Progress = Silent()) -> LintResult:
+    """``cache``: lint with sqlfluff and squawk only the files they have not found clean before."""
+    from generator import lint as lint_mod
+    from generator import render, tenant
+    from generator import snapshot as snapshots
+
     progress.step(f"semantic checks of {migrations_dir}")
     kept, kept_rules = render.load_kept(migrations_dir)
     integer_ids = frozenset(
@@ -355,18 +398,18 @@ def lint(migrations_dir: Path, snapshot_path: str | None = None, *, check_up_to_
         if new is not None:
             result = generate(new, GenerateOptions(migrations_dir=migrations_dir, check=True, rules_path=rules_path))
             up_to_date, pending = result.status == "no changes", len(result.operations)
-    paths = [p for _, p in existing_migrations(migrations_dir)]
-    fluff = squawked = None
+    clean = lint_mod.CleanCache.beside(migrations_dir) if cache else lint_mod.CleanCache(None)
+    folders = [Path.cwd(), migrations_dir, migrations_dir.resolve().parent]
+    runs: dict[str, lint_mod.ToolRun | None] = {"sqlfluff": None, "squawk": None}
     try:
-        if sqlfluff:
-            progress.step("sqlfluff")
-            fluff = lint_mod.run_sqlfluff(migrations_dir)
-        if squawk:
-            progress.step("squawk")
-            squawked = lint_mod.run_squawk(paths)
+        for name, wanted, paths in (("sqlfluff", sqlfluff, sorted(migrations_dir.glob("*.sql"))),
+                                    ("squawk", squawk, [p for _, p in existing_migrations(migrations_dir)])):
+            if wanted:
+                progress.step(name)
+                runs[name] = lint_mod.run_cached(name, paths, clean, folders)
     except FileNotFoundError as exc:
         raise UsageError(f"{exc.args[0]} is not installed (make install puts it in .venv)") from None
-    return LintResult(findings, up_to_date, pending, fluff, squawked)
+    return LintResult(findings, up_to_date, pending, runs["sqlfluff"], runs["squawk"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -376,6 +419,10 @@ def diagram(snap: Snapshot, *, module: str | None = None, tables: tuple[str, ...
             changes_from: Path | None = None, rules_path: str | None = None, internal: bool = False) -> str:
     """Mermaid ER diagram of the schema (or one module, or some tables, or the tables a pending
     migration against the snapshot kept in ``changes_from`` would touch)."""
+    from generator import diagram as diagram_mod
+    from generator import diff as diff_mod
+    from generator import rules, tenant
+
     schema = tenant.build(snap, rules.load(rules_path))
     if changes_from is not None:
         previous, previous_rules = _previous_state(changes_from, snap)
@@ -396,7 +443,9 @@ def compare_odoo(dsn: str, *, snapshot_path: str | None = None, migrations_dir: 
     kept beside the migrations in ``migrations_dir``, default ``migrations``, with its kept rules).
     Returns a ``generator.compare.Comparison``."""
     from generator import compare as compare_mod
-    from generator.capture import odoo_catalog
+    from generator import render, rules, tenant
+    from generator import snapshot as snapshots
+    from generator.capture import database, odoo_catalog
 
     if snapshot_path and migrations_dir is not None:
         raise UsageError("give --snapshot or --migrations, not both")

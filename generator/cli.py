@@ -1,5 +1,9 @@
 """The command line: parse options, call one ``generator.api`` function, print, map errors to
-exit codes. No logic of its own."""
+exit codes. No logic of its own.
+
+Start-up is part of the interface: this module imports click and nothing heavy; each command
+imports ``generator.api`` (whose functions import their own stages) when it runs, so ``--help``
+and ``capture`` never load the renderer, jinja2 or psycopg."""
 
 from __future__ import annotations
 
@@ -12,11 +16,8 @@ from pathlib import Path
 
 import click
 
-from generator import api
 from generator.capture import scope as scoping
-from generator.capture.xmlrpc import XmlRpcConfig
 from generator.errors import FbsError, UsageError
-from generator.runner.apply import RunOptions
 
 
 class StderrProgress:
@@ -44,10 +45,14 @@ def _modules(value: str | None) -> tuple[str, ...]:
 
 source_options = [
     click.option("--odoo-url", envvar="ODOO_BASE_URL", show_envvar=True,
-                 help="Base URL of a live Odoo, read over XML-RPC (e.g. https://odoo.example.com)."),
-    click.option("--odoo-db", envvar="ODOO_DATABASE", show_envvar=True, help="Odoo database name (XML-RPC)."),
+                 help="Base URL of a live Odoo, read over its RPC API (e.g. https://odoo.example.com)."),
+    click.option("--odoo-db", envvar="ODOO_DATABASE", show_envvar=True, help="Odoo database name."),
     click.option("--odoo-user", envvar="ODOO_USER", show_envvar=True,
-                 help="Odoo login (XML-RPC). The password or API key is read only from ODOO_PASSWORD."),
+                 help="Odoo login. The password or API key is read only from ODOO_PASSWORD."),
+    click.option("--protocol", envvar="ODOO_PROTOCOL", show_envvar=True, default="auto", show_default=True,
+                 type=click.Choice(["auto", "jsonrpc", "json2", "xmlrpc"]),
+                 help="How to talk to --odoo-url: auto = /jsonrpc, and Odoo 19's JSON-2 API (/json/2, API key in "
+                      "ODOO_PASSWORD) for the metadata reads when the server is 19.0 or later; or force one."),
     click.option("--odoo-dsn", envvar="ODOO_DSN", show_envvar=True,
                  help="PostgreSQL DSN of an Odoo database; its ir_model* tables are read directly."),
     click.option("--from-snapshot", "from_snapshot", type=click.Path(dir_okay=False),
@@ -107,8 +112,11 @@ def _chosen_source(values: dict[str, str | None]) -> str | None:
     return from_env[0] if from_env else None
 
 
-def build_source(odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapshot, company_dependent=(),
-                 snapshot_path=None) -> api.Source:
+def build_source(odoo_url, odoo_db, odoo_user, protocol, odoo_dsn, from_snapshot, company_dependent=(),
+                 snapshot_path=None):
+    """The ``api.Source`` the options name (see _chosen_source for which one)."""
+    from generator import api
+
     extra = _field_names(company_dependent)
     values = {"odoo_url": odoo_url, "odoo_dsn": odoo_dsn, "from_snapshot": from_snapshot}
     if snapshot_path is not None:
@@ -119,8 +127,11 @@ def build_source(odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapshot, company_
     if chosen == "odoo_dsn":
         return api.Source(dsn=odoo_dsn, company_dependent=extra)
     if chosen == "odoo_url":
-        return api.Source(xmlrpc=XmlRpcConfig(url=odoo_url, database=odoo_db or "", user=odoo_user or "",
-                                              password=os.environ.get("ODOO_PASSWORD", "")), company_dependent=extra)
+        from generator.capture.transports import OdooConfig
+
+        return api.Source(odoo=OdooConfig(url=odoo_url, database=odoo_db or "", user=odoo_user or "",
+                                          password=os.environ.get("ODOO_PASSWORD", ""), protocol=protocol),
+                          company_dependent=extra)
     return api.Source()  # nothing, or generate's own --snapshot
 
 
@@ -148,14 +159,17 @@ def cli() -> None:
 @click.option("-o", "--output", default="-", show_default=True,
               help="Where to write the snapshot JSON ('-' = standard output). Written atomically.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages on standard error.")
-def capture(odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapshot, modules, preset, with_references,
+def capture(odoo_url, odoo_db, odoo_user, protocol, odoo_dsn, from_snapshot, modules, preset, with_references,
             reference_depth, company_dependent, output, quiet):
     """Capture Odoo model metadata into a deterministic snapshot file.
 
-    Exactly one source: a live Odoo over XML-RPC (--odoo-url, --odoo-db, --odoo-user, password from
-    ODOO_PASSWORD), an Odoo database (--odoo-dsn), or a saved snapshot (--from-snapshot).
+    Exactly one source: a live Odoo over JSON-RPC, JSON-2 or XML-RPC (--odoo-url, --odoo-db,
+    --odoo-user, password or API key from ODOO_PASSWORD), an Odoo database (--odoo-dsn), or a saved
+    snapshot (--from-snapshot).
     """
-    source = build_source(odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapshot, company_dependent)
+    from generator import api
+
+    source = build_source(odoo_url, odoo_db, odoo_user, protocol, odoo_dsn, from_snapshot, company_dependent)
     scope = build_scope(modules, preset, with_references, reference_depth)
     progress = StderrProgress(quiet)
     result = _run(api.capture, source, scope, output=None if output == "-" else output, progress=progress)
@@ -185,17 +199,19 @@ def capture(odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapshot, modules, pres
 @click.option("--reversible", is_flag=True, help="Write <version>_<name>.up.sql / .down.sql pairs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages on standard error.")
 @click.option("--database-url", hidden=True, default=None)
-def generate(snapshot_path, odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapshot, modules, preset, with_references,
-             reference_depth, company_dependent, migrations_dir, rules_path, timestamp, allow_destructive, dry_run, check, renames_path,
-             reversible, quiet, database_url):
+def generate(snapshot_path, odoo_url, odoo_db, odoo_user, protocol, odoo_dsn, from_snapshot, modules, preset,
+             with_references, reference_depth, company_dependent, migrations_dir, rules_path, timestamp,
+             allow_destructive, dry_run, check, renames_path, reversible, quiet, database_url):
     """Render the snapshot into versioned, tenant-scoped SQL migrations in migrations/.
 
     Diffs the snapshot against the one kept in migrations/ (fbs-snapshot.json) and writes only what
     changed: the whole schema the first time (one file per Odoo module, then the foreign keys), one
     migration after that. An unchanged snapshot writes nothing.
     """
+    from generator import api
+
     progress = StderrProgress(quiet)
-    source = build_source(odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapshot, company_dependent,
+    source = build_source(odoo_url, odoo_db, odoo_user, protocol, odoo_dsn, from_snapshot, company_dependent,
                           snapshot_path=snapshot_path)
     scope = build_scope(modules, preset, with_references, reference_depth)
     stamp = None
@@ -260,7 +276,9 @@ def with_runner_options(fn):
     return _decorate(fn, [*database_options, *lock_options, ignore_missing_option])
 
 
-def _run_options(database_url, migrations_dir, wait_for_lock=60.0, ignore_missing=False, **extra) -> RunOptions:
+def _run_options(database_url, migrations_dir, wait_for_lock=60.0, ignore_missing=False, **extra):
+    from generator.runner.apply import RunOptions
+
     return RunOptions(migrations_dir=Path(migrations_dir), database_url=database_url, wait_for_lock=wait_for_lock,
                       ignore_missing=ignore_missing, **extra)
 
@@ -294,6 +312,8 @@ def migrate(database_url, migrations_dir, wait_for_lock, ignore_missing, target_
     and this command can take turns. Refuses to run when an applied file was edited or is missing, or a
     ledger row is marked failed.
     """
+    from generator import api
+
     options = _run_options(database_url, migrations_dir, wait_for_lock, ignore_missing, target_version=target_version,
                            dry_run=dry_run, lock_timeout=lock_timeout, statement_timeout=statement_timeout,
                            retries=retries)
@@ -310,6 +330,8 @@ def migrate(database_url, migrations_dir, wait_for_lock, ignore_missing, target_
 def revert(database_url, migrations_dir, wait_for_lock, ignore_missing, target_version, dry_run, lock_timeout,
            statement_timeout):
     """Run .down.sql files newest first, deleting each ledger row in the same transaction."""
+    from generator import api
+
     options = _run_options(database_url, migrations_dir, wait_for_lock, ignore_missing, target_version=target_version,
                            dry_run=dry_run, lock_timeout=lock_timeout, statement_timeout=statement_timeout)
     _steps(_run(api.revert, options, StderrProgress()), "nothing to revert")
@@ -323,6 +345,8 @@ def status(database_url, migrations_dir, ignore_missing, as_json):
 
     Exit 1 when a migration is changed on disk, failed, or missing on disk (unless --ignore-missing).
     """
+    from generator import api
+
     rows = _run(api.status, _run_options(database_url, migrations_dir, ignore_missing=ignore_missing))
     if as_json:
         click.echo(json.dumps([dataclasses.asdict(r) for r in rows], indent=1))
@@ -346,6 +370,8 @@ def verify(database_url, migrations_dir, as_json, quiet):
     Lists every missing, different or unexpected table, column (type, nullability), constraint, index and
     row-level security policy. Exit 0 only when they match: the health check to run after deploys.
     """
+    from generator import api
+
     differences = _run(api.verify, _run_options(database_url, migrations_dir), StderrProgress(quiet))
     if as_json:
         click.echo(json.dumps({"ok": not differences, "differences": [dataclasses.asdict(d) for d in differences]}, indent=1))
@@ -363,6 +389,8 @@ def verify(database_url, migrations_dir, as_json, quiet):
 @click.option("--dry-run", is_flag=True, help="List what would be recorded.")
 def baseline(database_url, migrations_dir, wait_for_lock, ignore_missing, target_version, dry_run):
     """Record ledger rows for migrations applied by hand (psql), after verifying the schema matches."""
+    from generator import api
+
     options = _run_options(database_url, migrations_dir, wait_for_lock, ignore_missing, target_version=target_version,
                            dry_run=dry_run)
     _steps(_run(api.baseline, options, StderrProgress()), "nothing to record")
@@ -421,7 +449,10 @@ def plan(ctx, snapshot_path, migrations_dir, rules_path, renames_path, database_
 @click.option("--no-check", is_flag=True, help="Skip the up-to-date check (generate --check).")
 @click.option("--no-sqlfluff", is_flag=True, help="Skip sqlfluff.")
 @click.option("--no-squawk", is_flag=True, help="Skip squawk.")
-def lint_command(migrations_dir, snapshot_path, rules_path, no_check, no_sqlfluff, no_squawk):
+@click.option("--no-cache", is_flag=True,
+              help="Lint every file with sqlfluff and squawk, not only those they have not found clean before "
+                   "(the cache, by SHA-384 of each file and the tools' config, is under .cache/ beside the folder).")
+def lint_command(migrations_dir, snapshot_path, rules_path, no_check, no_sqlfluff, no_squawk, no_cache):
     """Lint migrations: the project's semantic checks, generate --check, sqlfluff and squawk.
 
     Semantic checks: tenant_id leads every primary key; every foreign key is tenant-scoped and has an
@@ -429,20 +460,25 @@ def lint_command(migrations_dir, snapshot_path, rules_path, no_check, no_sqlfluf
     CREATE INDEX without CONCURRENTLY on an existing table; no destructive statement without its marker.
     Exit 0 only when everything is clean.
     """
+    from generator import api
+
     result = _run(api.lint, Path(migrations_dir), snapshot_path, check_up_to_date=not no_check,
-                  sqlfluff=not no_sqlfluff, squawk=not no_squawk, rules_path=rules_path, progress=StderrProgress())
+                  sqlfluff=not no_sqlfluff, squawk=not no_squawk, rules_path=rules_path, cache=not no_cache,
+                  progress=StderrProgress())
     for f in result.findings:
         click.echo(str(f))
     if result.up_to_date is False:
         click.echo(f"{migrations_dir}: [up-to-date] not up to date with the snapshot: {result.pending} operation(s) "
                    "pending; run fbs-schema generate")
-    for name, outcome in (("sqlfluff", result.sqlfluff), ("squawk", result.squawk)):
-        if outcome is not None and outcome[0] != 0:
-            click.echo(f"--- {name} (exit {outcome[0]}):\n{outcome[1].rstrip()}")
+    tools = [(name, run) for name, run in (("sqlfluff", result.sqlfluff), ("squawk", result.squawk)) if run]
+    for name, run in tools:
+        if run.exit_code != 0:
+            click.echo(f"--- {name} (exit {run.exit_code}):\n{run.output.rstrip()}")
     summary = "clean" if result.ok else "FAILED"
     click.echo(f"lint {summary}: {len(result.findings)} semantic finding(s)"
-               + (f", sqlfluff exit {result.sqlfluff[0]}" if result.sqlfluff else "")
-               + (f", squawk exit {result.squawk[0]}" if result.squawk else ""))
+               + "".join(f", {name} exit {run.exit_code}" for name, run in tools))
+    for name, run in tools:
+        click.echo(f"{name}: {run.linted} file(s) linted, {run.cached} clean in the cache", err=True)
     sys.exit(0 if result.ok else 1)
 
 
@@ -460,6 +496,8 @@ def lint_command(migrations_dir, snapshot_path, rules_path, no_check, no_sqlfluf
 @click.option("-o", "--output", default="-", show_default=True, help="Where to write the Mermaid text.")
 def diagram(snapshot_path, module, tables, changes_dir, columns, internal, rules_path, output):
     """An entity-relationship diagram of the generated schema, as Mermaid (erDiagram)."""
+    from generator import api
+
     snap = _run(api.load_new_snapshot, None, scoping.Scope(), snapshot_path, StderrProgress(quiet=True))
     text = _run(api.diagram, snap, module=module, tables=_modules(tables), columns=columns,
                 changes_from=Path(changes_dir) if changes_dir else None, rules_path=rules_path, internal=internal)
@@ -491,6 +529,7 @@ def compare_odoo(odoo_dsn, snapshot_path, migrations_dir, rules_path, as_json):
     tenant-foreign-key) or left out for a named reason (transient, outside-selection, ...). Anything
     else is unexplained and listed one per line. Exit 0 when nothing is unexplained, 1 otherwise.
     """
+    from generator import api
     from generator import compare as compare_mod
 
     result = _run(api.compare_odoo, odoo_dsn, snapshot_path=snapshot_path,

@@ -22,13 +22,11 @@ from generator import naming, ops
 from generator import rules as rules_mod
 from generator import snapshot as snapshots
 from generator.errors import RenderError
+from generator.layout import KEPT_RULES, KEPT_SNAPSHOT
 from generator.model import Snapshot
 from generator.rules import Rules
 from generator.tables import Check, ExternalReference, ForeignKey, Index, IndexColumn, Schema, Unique
 
-# Kept beside the migrations: the snapshot (and rules) the newest migration was generated from.
-KEPT_SNAPSHOT = "fbs-snapshot.json"
-KEPT_RULES = "fbs-rules.toml"
 TEMPLATES = Path(os.environ.get("FBS_TEMPLATES", Path(__file__).resolve().parent.parent / "templates"))
 VERSION_FORMAT = "%Y%m%d%H%M%S"
 

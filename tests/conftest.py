@@ -33,11 +33,11 @@ def records() -> dict:
 @pytest.fixture(scope="session")
 def rpc_catalog(records):
     """The catalog read once over XML-RPC from the fixture server (capture is ~3 s, like real Odoo)."""
-    from generator.capture.xmlrpc import XmlRpcConfig
+    from generator.capture.transports import OdooConfig
     from tests.support.odoo_server import DB, PASSWORD, USER
 
     with FakeOdoo(records) as server:
-        source = api.Source(xmlrpc=XmlRpcConfig(url=server.url, database=DB, user=USER, password=PASSWORD))
+        source = api.Source(odoo=OdooConfig(url=server.url, database=DB, user=USER, password=PASSWORD))
         return api.read_catalog(source, api.Silent())
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from generator import api, snapshot
 from generator.capture.scope import PRESETS, Scope, select
-from generator.capture.xmlrpc import XmlRpcConfig
+from generator.capture.transports import OdooConfig
 from generator.errors import CaptureError
 from tests.support import odoo_db, reference
 from tests.support.make_bundled_snapshot import BUNDLED_SCOPE, capture_from
@@ -28,17 +28,22 @@ SALES = Scope(preset="sales-inventory")
 def rpc_source(server: FakeOdoo, **over) -> api.Source:
     cfg = dict(url=server.url, database=DB, user=USER, password=PASSWORD)
     cfg.update(over)
-    return api.Source(xmlrpc=XmlRpcConfig(**cfg))
+    return api.Source(odoo=OdooConfig(**cfg))
 
 
-def test_xmlrpc_capture_makes_at_most_six_calls_and_does_not_grow_with_models(records):
+@pytest.mark.parametrize("protocol", ["auto", "jsonrpc", "json2", "xmlrpc"])
+def test_capture_makes_at_most_six_calls_and_does_not_grow_with_models(records, protocol):
     with FakeOdoo(records) as server:
-        first = api.capture(rpc_source(server), Scope())
+        first = api.capture(rpc_source(server, protocol=protocol), Scope())
         calls = list(server.calls)
+        assert server.connections == 1  # one keep-alive connection for the whole capture
     with FakeOdoo(doubled(records)) as server:
-        second = api.capture(rpc_source(server), Scope())
+        second = api.capture(rpc_source(server, protocol=protocol), Scope())
         calls_doubled = list(server.calls)
     assert len(calls) <= 6, calls
+    # each ir.* model is read once
+    reads = [what for _, what in calls if what.endswith("search_read")]
+    assert len(reads) == len(set(reads)) == 5, calls
     assert len(calls_doubled) == len(calls), (calls, calls_doubled)
     # every model twice, but for the copies of the few tables known by name (profiles.KEYLESS_TABLES):
     # "ir.actions.actions.copy" has no foreign-key row that would show it is a table
@@ -187,28 +192,48 @@ def test_unreachable_url(tmp_path):
     _assert_clean_failure(proc, "cannot reach Odoo at http://127.0.0.1:9")
 
 
-def test_a_server_that_is_not_odoo(tmp_path):
-    class Html(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = b"<html><body>Welcome to nginx</body></html>"
-            self.send_response(200 if self.path.endswith("common") else 404)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+class _Html(BaseHTTPRequestHandler):
+    """A web server that is not Odoo: 200 and an HTML page for every POST (or 404 for every POST)."""
 
-        def log_message(self, *a):
-            pass
+    status = 200
 
-    server = HTTPServer(("127.0.0.1", 0), Html)
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = b"<html><body>Welcome to nginx</body></html>"
+        self.send_response(self.status)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *a):
+        pass
+
+
+class _Html404(_Html):
+    status = 404
+
+
+@pytest.mark.parametrize("handler, protocol, needles", [
+    (_Html, "auto", ("did not answer with JSON-RPC", "is this an Odoo server?")),
+    (_Html, "jsonrpc", ("did not answer with JSON-RPC", "is this an Odoo server?")),
+    (_Html, "json2", ("did not answer with JSON-2", "is this an Odoo server?")),
+    (_Html, "xmlrpc", ("did not answer with XML-RPC", "is this an Odoo server?")),
+    (_Html404, "auto", ("HTTP 404 Not Found for /json/2/ir.module.module/search_read", "base URL of an Odoo server")),
+    (_Html404, "jsonrpc", ("HTTP 404 Not Found for /jsonrpc", "base URL of an Odoo server")),
+    (_Html404, "xmlrpc", ("HTTP 404 Not Found for /xmlrpc/2/common", "base URL of an Odoo server")),
+])
+def test_a_server_that_is_not_odoo(tmp_path, handler, protocol, needles):
+    server = HTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}"
-        proc = _cli("capture", "--odoo-url", url, "--odoo-db", DB, "--odoo-user", USER, "-o", str(tmp_path / "s.json"),
-                    env={"ODOO_PASSWORD": "x"})
+        proc = _cli("capture", "--odoo-url", url, "--odoo-db", DB, "--odoo-user", USER, "--protocol", protocol,
+                    "-o", str(tmp_path / "s.json"), env={"ODOO_PASSWORD": "x"})
     finally:
         server.shutdown()
-    _assert_clean_failure(proc, "did not answer with XML-RPC", "is this an Odoo server?")
+    _assert_clean_failure(proc, *needles)
+    assert proc.returncode == 3
 
 
 def test_module_not_installed(odoo, tmp_path):
@@ -219,10 +244,15 @@ def test_module_not_installed(odoo, tmp_path):
 
 
 def test_missing_password_and_missing_source(tmp_path):
+    """Usage mistakes: exit 2, before anything is sent."""
     env = {k: "" for k in ("ODOO_PASSWORD", "ODOO_BASE_URL", "ODOO_DSN")}
-    _assert_clean_failure(_cli("capture", "--odoo-url", "http://x", "--odoo-db", "d", "--odoo-user", "u", env=env),
-                          "ODOO_PASSWORD is not set")
-    _assert_clean_failure(_cli("capture", env=env), "give exactly one source")
+    for args, needle in (((), "ODOO_PASSWORD is not set"), (("--odoo-db", ""), "--odoo-db / ODOO_DATABASE is not set")):
+        proc = _cli("capture", "--odoo-url", "http://x", "--odoo-db", "d", "--odoo-user", "u", *args, env=env)
+        _assert_clean_failure(proc, needle)
+        assert proc.returncode == 2
+    proc = _cli("capture", env=env)
+    _assert_clean_failure(proc, "give exactly one source")
+    assert proc.returncode == 2
 
 
 def test_database_that_is_not_odoo(db, tmp_path):

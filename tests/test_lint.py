@@ -74,3 +74,44 @@ def test_statement_reader_handles_quotes_comments_and_dollars():
     text = "SELECT ';' AS \"a;b\"; -- c;\n/* d; */ SELECT $x$ ; $x$;\nSELECT 1"
     assert [(line, sql) for line, sql, _ in lint.statements(text)] == [
         (1, "SELECT ';' AS \"a;b\""), (2, "SELECT $x$ ; $x$"), (3, "SELECT 1")]
+
+
+# --- sqlfluff and squawk remember what they found clean -------------------------------------------
+
+CLEAN_SQL = "SELECT 1;\n"
+
+
+def _counts(result) -> tuple[tuple[int, int], tuple[int, int]]:
+    return (result.sqlfluff.linted, result.sqlfluff.cached), (result.squawk.linted, result.squawk.cached)
+
+
+def test_lint_lints_only_new_or_changed_files_and_not_findings_twice(tmp_path):
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for version in (20260101000000, 20260101000001):
+        (folder / f"{version}_a.sql").write_text(CLEAN_SQL, "utf-8")
+
+    def run(**kw):
+        return api.lint(folder, check_up_to_date=False, **kw)
+
+    assert _counts(run()) == ((2, 0), (2, 0))
+    assert (tmp_path / ".cache" / "fbs-schema-lint" / "migrations.json").is_file()
+    assert _counts(run()) == ((0, 2), (0, 2))
+    (folder / "20260101000002_new.sql").write_text("SELECT 2;\n", "utf-8")
+    assert _counts(run()) == ((1, 2), (1, 2))  # only the new file goes through the tools
+    (folder / "20260101000000_a.sql").write_text("SELECT 3;\n", "utf-8")
+    assert _counts(run()) == ((1, 2), (1, 2))  # an edited file is linted again
+    assert _counts(run(cache=False)) == ((3, 0), (3, 0))
+    (folder / "20260101000003_bad.sql").write_text("select 1 from  foo;\n", "utf-8")
+    result = run()
+    assert not result.ok and result.sqlfluff.exit_code == 1 and "LT01" in result.sqlfluff.output
+    assert _counts(result) == ((1, 3), (1, 3))
+    again = run()  # a file with findings is never remembered as clean
+    assert again.sqlfluff.exit_code == 1 and again.sqlfluff.linted == 1
+
+
+def test_lint_cache_key_follows_the_tool_config(tmp_path):
+    before = lint.config_key("sqlfluff", [tmp_path])
+    (tmp_path / ".sqlfluff").write_text("[sqlfluff]\ndialect = postgres\n", "utf-8")
+    changed = lint.config_key("sqlfluff", [tmp_path])
+    assert changed != before and lint.config_key("squawk", [tmp_path]) == lint.config_key("squawk", [])

@@ -64,22 +64,28 @@ def test_every_model_is_classified_and_named_as_odoo_has_it(version):
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_xmlrpc_and_database_capture_are_byte_identical(version, db):
-    from generator.capture.xmlrpc import XmlRpcConfig
+def test_every_protocol_and_the_database_capture_byte_identical_snapshots(version, db):
+    from generator.capture.transports import OdooConfig
     from tests.support import odoo_db
     from tests.support.make_fixtures import load_records
 
     records = load_records(version)
-    with FakeOdoo(records) as server:
-        rpc = api.read_catalog(api.Source(xmlrpc=XmlRpcConfig(url=server.url, database=DB, user=USER, password=PASSWORD)),
-                               api.Silent())
-        assert len(server.calls) == 6
+    catalogs_by_way = {}
+    for protocol in ("auto", "jsonrpc", "json2", "xmlrpc"):
+        with FakeOdoo(records) as server:
+            config = OdooConfig(url=server.url, database=DB, user=USER, password=PASSWORD, protocol=protocol)
+            catalogs_by_way[protocol] = api.read_catalog(api.Source(odoo=config), api.Silent())
+            assert len(server.calls) == (5 if protocol == "json2" else 6), (protocol, server.calls)
+            if protocol == "auto":  # /jsonrpc to log in and learn the series; JSON-2 from 19.0 on
+                expected = ["jsonrpc"] * 2 + ["json2" if version >= "19.0" else "jsonrpc"] * 4
+                assert server.protocols == expected
+    rpc = catalogs_by_way["xmlrpc"]
     odoo_db.load(db, records)
-    dbc = api.read_catalog(api.Source(dsn=db), api.Silent())
+    catalogs_by_way["database"] = api.read_catalog(api.Source(dsn=db), api.Silent())
     for scope in (scoping.Scope(), scoping.Scope(preset="sales-inventory", with_references=True)):
-        a = snapshots.dumps(scoping.select(rpc, scope))
-        assert a == snapshots.dumps(scoping.select(dbc, scope))
-        assert a == snapshots.dumps(scoping.select(versions.catalog(version), scope))
+        a = snapshots.dumps(scoping.select(versions.catalog(version), scope))
+        for way, cat in catalogs_by_way.items():
+            assert snapshots.dumps(scoping.select(cat, scope)) == a, way
     snap = scoping.select(rpc, scoping.Scope())
     assert snap.odoo_version == version
 
@@ -302,12 +308,12 @@ def test_odoo_17_company_dependent_fields_beyond_the_built_in_list(records):
     """17.0 metadata cannot say which fields are company-dependent: the built-in list covers Odoo's
     own modules, --company-dependent adds more (here product.template.barcode, a related field in
     reality: the option is the user's word)."""
-    from generator.capture.xmlrpc import XmlRpcConfig
+    from generator.capture.transports import OdooConfig
 
     with FakeOdoo(records) as server:
-        config = XmlRpcConfig(url=server.url, database=DB, user=USER, password=PASSWORD)
-        plain = api.capture(api.Source(xmlrpc=config), scoping.Scope(modules=("product",)))
-        extra = api.capture(api.Source(xmlrpc=config, company_dependent=(("product.template", "barcode"),)),
+        config = OdooConfig(url=server.url, database=DB, user=USER, password=PASSWORD)
+        plain = api.capture(api.Source(odoo=config), scoping.Scope(modules=("product",)))
+        extra = api.capture(api.Source(odoo=config, company_dependent=(("product.template", "barcode"),)),
                             scoping.Scope(modules=("product",)))
         assert len(server.calls) == 12
     assert "barcode" not in plain.snapshot.model_map["product.template"].field_map

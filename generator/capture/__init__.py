@@ -1,5 +1,6 @@
 """Stage 1 of the pipeline: read Odoo's model metadata and select what a module list takes.
 
-Sources: ``xmlrpc`` (a live Odoo), ``database`` (an Odoo PostgreSQL database), or a saved snapshot.
+Sources: ``rpc`` (a live Odoo over JSON-RPC, JSON-2 or XML-RPC; see ``transports``), ``database``
+(an Odoo PostgreSQL database), or a saved snapshot.
 Each yields a ``Catalog``; ``scope.select`` turns it into a ``Snapshot``.
 """

@@ -1,6 +1,6 @@
 """Capture source: an Odoo PostgreSQL database, read directly (``--odoo-dsn``).
 
-Reads the same ir_model* records that the XML-RPC source asks Odoo for (queries in
+Reads the same ir_model* records that the RPC source (capture/rpc.py) asks Odoo for (queries in
 ``generator/capture/sql/``), computing ``modules`` from ir_model_data exactly as Odoo does
 (installed modules that own an external id of the record), so both sources yield the same
 ``OdooMetadata``. It also reads which tables and views the database holds (``relations``), which

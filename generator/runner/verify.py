@@ -21,7 +21,7 @@ from psycopg import sql
 from generator import diff, render, rules, tenant
 from generator.errors import MigrationError, one_line
 from generator.model import Snapshot
-from generator.render import KEPT_SNAPSHOT
+from generator.layout import KEPT_SNAPSHOT
 from generator.runner.apply import connect
 
 

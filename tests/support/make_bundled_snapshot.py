@@ -11,7 +11,7 @@ import sys
 
 from generator import api
 from generator.capture.scope import Scope
-from generator.capture.xmlrpc import XmlRpcConfig
+from generator.capture.transports import OdooConfig
 from tests.support import reference
 from tests.support.make_fixtures import FIXTURES, load_records
 from tests.support.odoo_server import DB, PASSWORD, USER, FakeOdoo
@@ -21,8 +21,8 @@ BUNDLED_SCOPE = Scope(preset="sales-inventory", with_references=True)
 
 def capture_from(folder, scope: Scope = BUNDLED_SCOPE, output: str | None = None) -> api.CaptureResult:
     with FakeOdoo(load_records(folder)) as server:
-        config = XmlRpcConfig(url=server.url, database=DB, user=USER, password=PASSWORD)
-        return api.capture(api.Source(xmlrpc=config), scope, output=output)
+        config = OdooConfig(url=server.url, database=DB, user=USER, password=PASSWORD)
+        return api.capture(api.Source(odoo=config), scope, output=output)
 
 
 def main() -> None:
