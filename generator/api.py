@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from generator.capture import scope as scoping
 from generator.errors import DestructiveChange, PossibleRename, SnapshotError, UsageError
+from generator import layout
 from generator.layout import KEPT_RULES, KEPT_SNAPSHOT
 
 # Each function imports the stages it uses, when it runs: a command loads only its own part of the
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from generator.tables import ExternalReference
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-BUNDLED_SNAPSHOT = PROJECT_ROOT / "snapshots" / "odoo-17.0-sales-inventory.json"
+BUNDLED_SNAPSHOT = layout.shipped("snapshots") / "odoo-17.0-sales-inventory.json"
 
 
 class Progress(Protocol):
@@ -445,7 +446,7 @@ def compare_odoo(dsn: str, *, snapshot_path: str | None = None, migrations_dir: 
     from generator import compare as compare_mod
     from generator import render, rules, tenant
     from generator import snapshot as snapshots
-    from generator.capture import database, odoo_catalog
+    from generator.capture import catalog, database, odoo_catalog
 
     if snapshot_path and migrations_dir is not None:
         raise UsageError("give --snapshot or --migrations, not both")

@@ -96,6 +96,17 @@ def physical_renames(old: Snapshot, new: Snapshot, old_schema: Schema, new_schem
     return PhysicalRenames(tables, columns)
 
 
+# Column attributes an ALTER COLUMN changes; the others that equality compares have their own
+# operation (name: RenameColumn, comment: SetComment). tests/test_ops.py checks that every compared
+# field of Column is in one of the two lists.
+ALTERED_BY_ALTER_COLUMN = ("type", "not_null", "default")
+CHANGED_ELSEWHERE = ("name", "comment")
+
+
+def _altered(before, after) -> bool:
+    return any(getattr(before, f) != getattr(after, f) for f in ALTERED_BY_ALTER_COLUMN)
+
+
 def _alter_table(a: Table, b: Table, renames: PhysicalRenames = PhysicalRenames()) -> list[ops.Op]:
     out: list[ops.Op] = []
     if a.name != b.name:
@@ -111,7 +122,7 @@ def _alter_table(a: Table, b: Table, renames: PhysicalRenames = PhysicalRenames(
     removed, both, added = _pairs(old_columns, b.columns, _name)
     out += [ops.AddColumn(table=b.name, column=c) for c in added]
     for before, after in both:
-        if (before.type, before.not_null) != (after.type, after.not_null):
+        if _altered(before, after):
             out.append(ops.AlterColumn(table=b.name, before=before, after=after,
                                        destructive=ops.narrows(before.type, after.type)))
         if before.comment != after.comment:

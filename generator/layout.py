@@ -1,5 +1,20 @@
-"""Names of the files kept beside the migrations (a leaf module: every stage may import it)."""
+"""Where things live (a leaf module: every stage may import it): the names of the files kept
+beside the migrations, and the folders the package ships (templates, the bundled snapshot)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 # The snapshot (and rules) the newest migration was generated from.
 KEPT_SNAPSHOT = "fbs-snapshot.json"
 KEPT_RULES = "fbs-rules.toml"
+
+
+def shipped(name: str) -> Path:
+    """``templates`` or ``snapshots``: beside the package in a checkout (or an editable install),
+    under ``<prefix>/share/fbs-schema/`` where a wheel installed them (pyproject's data-files)."""
+    here = Path(__file__).resolve().parent.parent / name
+    if here.is_dir():
+        return here
+    return Path(sys.prefix) / "share" / "fbs-schema" / name

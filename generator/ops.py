@@ -159,6 +159,8 @@ class AlterColumn(Op):
             changes.append(f"type {self.before.type} -> {self.after.type}{lost}")
         if self.before.not_null != self.after.not_null:
             changes.append("set NOT NULL" if self.after.not_null else "drop NOT NULL")
+        if self.before.default != self.after.default:
+            changes.append(f"default {self.after.default}" if self.after.default else "drop default")
         return f"alter column {self.table}.{self.after.name}: {', '.join(changes)}"
 
 
@@ -183,7 +185,7 @@ class AddConstraint(Op):
 
     def reverse(self) -> Op:
         return DropConstraint(table=self.table, constraint=self.constraint, not_valid=self.not_valid,
-                              using_index=self.using_index)
+                              using_index=self.using_index, destructive=self.destructive)
 
     def describe(self) -> str:
         how = " (NOT VALID)" if self.not_valid else " (using its index)" if self.using_index else ""

@@ -22,12 +22,13 @@ from generator import naming, ops
 from generator import rules as rules_mod
 from generator import snapshot as snapshots
 from generator.errors import RenderError
+from generator import layout
 from generator.layout import KEPT_RULES, KEPT_SNAPSHOT
 from generator.model import Snapshot
 from generator.rules import Rules
 from generator.tables import Check, ExternalReference, ForeignKey, Index, IndexColumn, Schema, Unique
 
-TEMPLATES = Path(os.environ.get("FBS_TEMPLATES", Path(__file__).resolve().parent.parent / "templates"))
+TEMPLATES = Path(os.environ.get("FBS_TEMPLATES") or layout.shipped("templates"))
 VERSION_FORMAT = "%Y%m%d%H%M%S"
 
 

@@ -152,7 +152,9 @@ def test_adding_purchase_equals_a_fresh_build_and_reverts(db, purchase_pair):
     assert {"purchase_order", "purchase_order_line"} <= created
     added = {(op.table, op.column.name) for op in up if isinstance(op, ops.AddColumn)}
     assert ("product_template", "purchase_method") in added and ("product_packaging", "purchase") in added
-    assert any(isinstance(op, ops.AddConstraint) and op.table == "product_template" for op in up) or True
+    # purchase_method is a selection: its CHECK comes with the column
+    assert any(isinstance(op, ops.AddConstraint) and op.table == "product_template"
+               and op.constraint.name == "product_template_purchase_method_check" for op in up)
     assert not any(op.destructive for op in up)
 
 

@@ -230,3 +230,21 @@ def test_psql_apply_script_stops_with_an_error_at_the_first_failing_file(tmp_pat
     with pg.fresh_database() as fresh:
         ok = subprocess.run(["sh", str(script), str(good), fresh], capture_output=True, text=True)
         assert ok.returncode == 0, ok.stderr
+
+
+def test_every_help_lists_the_exit_codes_that_errors_use():
+    from generator import cli as cli_mod, errors
+
+    codes = dict(cli_mod.EXIT_CODES)
+    for cls in (errors.UsageError, errors.CaptureError, errors.SnapshotError, errors.RenderError,
+                errors.PossibleRename, errors.DestructiveChange, errors.MigrationError):
+        assert cls.exit_code in codes, cls
+    assert codes[errors.UsageError.exit_code].startswith("bad usage")
+    assert codes[errors.MigrationError.exit_code].startswith("migration")
+    for name in [None, *cli.commands]:
+        result = CliRunner().invoke(cli, ([name] if name else []) + ["--help"])
+        assert result.exit_code == 0 and "Exit codes:" in result.output, name
+        assert "8  verify found differences" in result.output, name
+    readme = (api.PROJECT_ROOT / "README.md").read_text("utf-8")
+    assert ("Exit codes: 0 success, 1 `generate --check`\nfound pending changes, 2 bad usage or rules file, "
+            "3 capture failed") in readme

@@ -36,3 +36,42 @@ def test_initial_schema_orders_tables_before_foreign_keys(bundled):
     assert not any(op.destructive for op in up)
 
 
+
+
+def test_every_compared_column_attribute_is_handled_by_the_diff():
+    """A Column attribute that equality compares must be changed by some operation, or a change
+    of it alone would make no migration (as a changed default once did)."""
+    import dataclasses
+
+    from generator.tables import Column
+
+    compared = {f.name for f in dataclasses.fields(Column) if f.compare}
+    assert compared == set(diff.ALTERED_BY_ALTER_COLUMN) | set(diff.CHANGED_ELSEWHERE)
+
+
+def test_a_changed_default_alone_makes_a_migration():
+    from dataclasses import replace
+
+    from generator.tables import Column, Table
+
+    col = Column("x", "uuid", not_null=True)
+    a = Table("t", (col,), ("x",), "t_pkey")
+    b = replace(a, columns=(replace(col, default="gen_random_uuid()"),))
+    up = diff.diff_schemas(_schema(a), _schema(b))
+    assert [op.describe() for op in up] == ["alter column t.x: default gen_random_uuid()"]
+    assert "ALTER TABLE t ALTER COLUMN x SET DEFAULT gen_random_uuid();" in render.statement(up[0])
+    assert "DROP DEFAULT" in render.statement(up[0].reverse())
+
+
+def _schema(table):
+    from generator.tables import Schema
+
+    return Schema(tables=(table,))
+
+
+def test_reverse_of_reverse_is_identity_for_destructive_constraints():
+    from generator.tables import Check
+
+    add = ops.AddConstraint(table="t", constraint=Check("t_c", "x > 0"), destructive=True)
+    assert add.reverse().reverse() == add
+    assert add.reverse().destructive

@@ -1,0 +1,470 @@
+"""One function per command. No printing, no exit codes: results are returned, problems raised
+as ``generator.errors.FbsError`` subclasses, progress reported through ``Progress``."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from generator.capture import scope as scoping
+from generator.errors import DestructiveChange, PossibleRename, SnapshotError, UsageError
+from generator import layout
+from generator.layout import KEPT_RULES, KEPT_SNAPSHOT
+
+# Each function imports the stages it uses, when it runs: a command loads only its own part of the
+# pipeline (capture never loads the renderer or psycopg; --help loads none of it).
+if TYPE_CHECKING:
+    from generator import lint as lint_mod
+    from generator import ops
+    from generator.capture import catalog
+    from generator.capture.transports import OdooConfig
+    from generator.model import Snapshot
+    from generator.render import MigrationFile
+    from generator.rules import Rules
+    from generator.runner import apply as runner_apply
+    from generator.runner import verify as runner_verify
+    from generator.tables import ExternalReference
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BUNDLED_SNAPSHOT = layout.shipped("snapshots") / "odoo-17.0-sales-inventory.json"
+
+
+class Progress(Protocol):
+    def step(self, message: str) -> None: ...
+
+
+class Silent:
+    def step(self, message: str) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class Source:
+    """Exactly one of the three capture sources."""
+
+    odoo: OdooConfig | None = None  # a live Odoo over JSON-RPC, JSON-2 or XML-RPC
+    dsn: str | None = None
+    snapshot_path: str | None = None
+    # (model, field) pairs to treat as company-dependent besides the series profile's (Odoo 17.0)
+    company_dependent: tuple[tuple[str, str], ...] = ()
+
+    def describe(self) -> str:
+        if self.snapshot_path:
+            return f"snapshot {self.snapshot_path}"
+        if self.dsn:
+            from generator.capture.database import redact
+
+            return f"the Odoo database ({redact(self.dsn)})"
+        if self.odoo:
+            return f"Odoo at {self.odoo.url} (database {self.odoo.database})"
+        return "nothing"
+
+
+@dataclass(frozen=True)
+class CaptureResult:
+    snapshot: Snapshot
+    text: str  # the snapshot file's exact content
+    sha256: str
+
+
+def read_catalog(source: Source, progress: Progress) -> catalog.Catalog:
+    from generator.capture import catalog
+
+    given = [x for x in (source.odoo, source.dsn, source.snapshot_path) if x]
+    if len(given) != 1:
+        raise UsageError(
+            "give exactly one source: --odoo-url (or ODOO_BASE_URL), --odoo-dsn (or ODOO_DSN), or --from-snapshot FILE"
+        )
+    progress.step(f"reading model metadata from {source.describe()}")
+    if source.snapshot_path:
+        from generator import snapshot as snapshots
+
+        return catalog.from_snapshot(snapshots.load(source.snapshot_path))
+    if source.dsn:
+        from generator.capture import database
+
+        return catalog.from_metadata(database.fetch(source.dsn, company_dependent=source.company_dependent))
+    from generator.capture import rpc
+
+    assert source.odoo is not None
+    return catalog.from_metadata(rpc.fetch(source.odoo, company_dependent=source.company_dependent))
+
+
+def capture(source: Source, scope: scoping.Scope, *, output: str | None = None,
+            progress: Progress = Silent()) -> CaptureResult:
+    """Capture a snapshot; write it to ``output`` atomically when given."""
+    from generator import snapshot as snapshots
+
+    cat = read_catalog(source, progress)
+    snap = scoping.select(cat, scope, source=source.describe())
+    text = snapshots.dumps(snap)
+    progress.step(
+        f"selected {len(snap.models)} models, {sum(len(m.fields) for m in snap.models)} fields "
+        f"({len(snap.external_models)} referenced models left outside)"
+    )
+    for kind, what in (("view", "SQL views or queries"), ("manual", "tables Odoo makes by hand")):
+        names = [t.name for t in snap.tableless if t.kind == kind]
+        if names:
+            progress.step(f"not rendered, {what}: {', '.join(names)}")
+    if output:
+        snapshots.write_atomic(output, text)
+    return CaptureResult(snap, text, snapshots.sha256(text))
+
+
+# ---------------------------------------------------------------------------------------------
+# generate
+
+_HEADER_SHA = re.compile(r"^-- Snapshot: sha256:([0-9a-f]{64})", re.M)
+
+
+@dataclass(frozen=True)
+class GenerateOptions:
+    migrations_dir: Path = Path("migrations")
+    rules_path: str | None = None
+    timestamp: datetime | None = None
+    allow_destructive: bool = False
+    dry_run: bool = False
+    check: bool = False
+    renames_path: str | None = None
+    reversible: bool = False
+
+
+@dataclass(frozen=True)
+class GenerateResult:
+    status: str  # "no changes" | "written" | "planned" | "out of date"
+    files: tuple[MigrationFile, ...]
+    operations: tuple[ops.Op, ...]
+    notes: tuple[str, ...]
+    external: tuple[ExternalReference, ...]
+    snapshot_sha: str
+    upgrade: str | None = None  # "17.0 -> 18.0": the migration follows an Odoo upgrade
+    reasons: dict[int, str] = field(default_factory=dict)  # operation index -> why it is destructive
+
+
+def existing_migrations(folder: Path) -> list[tuple[int, Path]]:
+    """(version, path) of every file in sqlx's layout in ``folder``, in order; nothing else."""
+    from generator.runner.files import split_name
+
+    out = []
+    if folder.is_dir():
+        for p in folder.iterdir():
+            parsed = split_name(p.name)
+            if parsed:
+                out.append((parsed[0], p))
+    return sorted(out)
+
+
+def _previous_state(folder: Path, new: Snapshot) -> tuple[Snapshot, Rules]:
+    from generator import render
+    from generator import snapshot as snapshots
+    from generator.model import Snapshot
+
+    kept = folder / KEPT_SNAPSHOT
+    files = [p for _, p in existing_migrations(folder) if not p.name.endswith(".down.sql")]
+    previous, kept_rules = render.load_kept(folder)
+    if previous is None:
+        if files:
+            raise SnapshotError(
+                f"{folder} holds migrations but no {KEPT_SNAPSHOT}, so the next migration cannot be computed; "
+                "restore it from version control"
+            )
+        return Snapshot.empty(new.odoo_version), kept_rules
+    if files:
+        text = kept.read_text("utf-8")
+        header = _HEADER_SHA.search(files[-1].read_text("utf-8"))
+        if header and header.group(1) != snapshots.sha256(text):
+            raise SnapshotError(
+                f"{kept} (sha256 {snapshots.sha256(text)[:12]}) is not the snapshot that the newest migration "
+                f"{files[-1].name} was generated from (sha256 {header.group(1)[:12]}); was it edited? "
+                "Restore it from version control"
+            )
+    if previous.models and series_key(new.odoo_version) < series_key(previous.odoo_version):
+        raise SnapshotError(
+            f"the new snapshot is of Odoo {new.odoo_version} but {kept} is of Odoo {previous.odoo_version}: "
+            "going back to an older Odoo series is not supported (revert the migrations of the upgrade instead)"
+        )
+    return previous, kept_rules
+
+
+def series_key(version: str) -> tuple[int, ...]:
+    """'17.0' -> (17, 0); 'saas~17.2' -> (17, 2): Odoo series in release order."""
+    parts = []
+    for part in version.removeprefix("saas~").split("."):
+        try:
+            parts.append(int(part))
+        except ValueError:
+            break
+    return tuple(parts)
+
+
+def upgrade_of(previous: Snapshot, new: Snapshot) -> str | None:
+    """'17.0 -> 18.0' when the new snapshot is of a newer Odoo series than the kept one."""
+    if previous.models and previous.odoo_version != new.odoo_version:
+        return f"{previous.odoo_version} -> {new.odoo_version}"
+    return None
+
+
+def load_new_snapshot(source: Source | None, scope: scoping.Scope, snapshot_path: str | None,
+                      progress: Progress) -> Snapshot:
+    from generator import snapshot as snapshots
+
+    if source is not None and any((source.odoo, source.dsn, source.snapshot_path)):
+        return capture(source, scope, progress=progress).snapshot
+    path = snapshot_path or str(BUNDLED_SNAPSHOT)
+    progress.step(f"using snapshot {path}")
+    return snapshots.load(path)
+
+
+def data_at_risk(result: GenerateResult, database_url: str | None) -> dict[int, int | None]:
+    """For ``plan --database-url``: rows or values each destructive operation would lose there."""
+    from generator.runner import counts
+
+    return counts.lost(list(result.operations), database_url)
+
+
+def generate(new: Snapshot, options: GenerateOptions = GenerateOptions(), progress: Progress = Silent()) -> GenerateResult:
+    from generator import diff as diff_mod
+    from generator import ops, render, rules, tenant
+    from generator import renames as renames_mod
+    from generator import snapshot as snapshots
+    from generator import upgrade as upgrade_mod
+    from generator.render import SnapshotInfo
+
+    folder = options.migrations_dir
+    text = snapshots.dumps(new)
+    sha = snapshots.sha256(text)
+    previous, previous_rules = _previous_state(folder, new)
+    current_rules = rules.load(options.rules_path)
+    rules.check_defaults(current_rules, new.model_map)
+    hints, rename_notes = renames_mod.resolve(renames_mod.load(options.renames_path), previous, new)
+    suggestions = renames_mod.suggest(previous, new, hints)
+    if suggestions:
+        listing, toml = renames_mod.explain(suggestions)
+        raise PossibleRename(
+            f"these fields disappeared while a field of the same type appeared on the same model; "
+            f"were they renamed? (evidence in brackets)\n{listing}\nNothing was written. Say which in "
+            f"{renames_mod.DEFAULT_FILE} (or --renames FILE): [[field]] is a rename (the column keeps its data), "
+            f"[[unrelated]] is not (the old column is dropped, which needs --allow-destructive). A start, "
+            f"renames for the suggestions with more evidence than their type; review every line:\n\n{toml}"
+        )
+    progress.step("computing the schema and its changes")
+    old_schema = tenant.build(previous, previous_rules)
+    new_schema = tenant.build(new, current_rules)
+    physical = diff_mod.physical_renames(previous, new, old_schema, new_schema, hints)
+    operations = diff_mod.diff_schemas(old_schema, new_schema, physical)
+    notes = tuple(rename_notes) + new_schema.notes + tuple(
+        f"new required column {op.table}.{op.column.name} on an existing table: the migration fails if the "
+        f"table has rows; give existing rows a value with a [[default]] entry in the rules file"
+        for op in operations
+        if isinstance(op, ops.AddColumn) and op.column.not_null and op.column.backfill is None
+    ) + tuple(
+        f"column {op.table}.{op.after.name} becomes NOT NULL: the migration fails if a row holds NULL there; "
+        f"give those rows a value with a [[default]] entry in the rules file"
+        for op in operations
+        if isinstance(op, ops.AlterColumn) and op.after.not_null and not op.before.not_null and op.after.backfill is None
+    )
+    if not operations:
+        return GenerateResult("no changes", (), (), notes, (), sha)
+    if options.check:
+        return GenerateResult("out of date", (), tuple(operations), notes, (), sha)
+    destructive = upgrade_mod.explain(operations, previous, new)
+    if destructive and not options.allow_destructive:
+        listing = "\n".join(f"  - {line}" for line in destructive)
+        raise DestructiveChange(
+            f"the change is destructive and was refused; nothing was written:\n{listing}\n"
+            "Give --allow-destructive to emit it anyway (under a loud header), or add rename hints if these are renames."
+        )
+    upgrade = upgrade_of(previous, new)
+    info = SnapshotInfo(sha, new.odoo_version, new.modules, upgrade)
+    if previous.models:
+        groups = [(f"upgrade to odoo {series_key(new.odoo_version)[0]}" if upgrade else "schema update", operations)]
+    else:
+        groups = render.group_initial(operations, new_schema)
+    plans = [plan for description, group in groups for plan in render.lock_safe(description, group)]
+    existing = existing_migrations(folder)
+    stamps = render.versions(options.timestamp or _now(), len(plans), existing[-1][0] if existing else None)
+    timeouts = render.Timeouts(current_rules.lock_timeout, current_rules.statement_timeout)
+    files: list[MigrationFile] = []
+    for plan, version in zip(plans, stamps):
+        common = dict(description=plan.description, version=version, snapshot=info,
+                      no_transaction=plan.no_transaction, timeouts=timeouts)
+        external = render.external_of(list(plan.operations), new_schema)
+        if not options.reversible:
+            files.append(render.render_file(list(plan.operations), external=external, **common))
+            continue
+        files.append(render.render_file(list(plan.operations), external=external, suffix=".up.sql", **common))
+        files.append(render.render_file(diff_mod.reverse(list(plan.operations)), suffix=".down.sql",
+                                        down_of=version, **common))
+    files = tuple(files)
+    external = render.external_of(operations, new_schema)
+    reasons = {i: upgrade_mod.reason(op, previous, new) for i, op in enumerate(operations) if op.destructive}
+    if options.dry_run:
+        return GenerateResult("planned", files, tuple(operations), notes, external, sha, upgrade, reasons)
+    progress.step(f"writing {len(files)} migration file(s) to {folder}")
+    writes = [(folder / f.filename, f.text) for f in files] + [(folder / KEPT_SNAPSHOT, text)]
+    if current_rules.source:
+        writes.append((folder / KEPT_RULES, Path(current_rules.source).read_text("utf-8")))
+    elif (folder / KEPT_RULES).exists():
+        (folder / KEPT_RULES).unlink()
+    for path, content in writes:
+        snapshots.write_atomic(path, content)
+    return GenerateResult("written", files, tuple(operations), notes, external, sha, upgrade, reasons)
+
+
+def _now() -> datetime:
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        return datetime.fromtimestamp(int(epoch), tz=timezone.utc).replace(tzinfo=None)
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+# ---------------------------------------------------------------------------------------------
+# runner
+
+def migrate(options: runner_apply.RunOptions, progress: Progress = Silent()) -> list[runner_apply.Step]:
+    from generator.runner import apply as runner_apply
+
+    return runner_apply.migrate(options, progress)
+
+
+def revert(options: runner_apply.RunOptions, progress: Progress = Silent()) -> list[runner_apply.Step]:
+    from generator.runner import apply as runner_apply
+
+    return runner_apply.revert(options, progress)
+
+
+def status(options: runner_apply.RunOptions) -> list[runner_apply.StatusRow]:
+    from generator.runner import apply as runner_apply
+
+    return runner_apply.status(options)
+
+
+def verify(options: runner_apply.RunOptions, progress: Progress = Silent()) -> list[runner_verify.Difference]:
+    from generator.runner import verify as runner_verify
+
+    progress.step("building the expected schema in a scratch schema and comparing catalogs")
+    return runner_verify.verify(options.migrations_dir, options.database_url)
+
+
+def baseline(options: runner_apply.RunOptions, progress: Progress = Silent()) -> list[runner_apply.Step]:
+    from generator.runner import apply as runner_apply
+    from generator.runner import verify as runner_verify
+
+    return runner_apply.baseline(
+        options, progress,
+        lambda: runner_verify.verify(options.migrations_dir, options.database_url, up_to=options.target_version))
+
+
+# ---------------------------------------------------------------------------------------------
+# lint
+
+@dataclass(frozen=True)
+class LintResult:
+    findings: tuple[lint_mod.Finding, ...]
+    up_to_date: bool | None  # None: not checked
+    pending: int
+    sqlfluff: lint_mod.ToolRun | None  # None: not run
+    squawk: lint_mod.ToolRun | None
+
+    @property
+    def ok(self) -> bool:
+        return (not self.findings and self.up_to_date is not False
+                and all(run is None or run.exit_code == 0 for run in (self.sqlfluff, self.squawk)))
+
+
+def lint(migrations_dir: Path, snapshot_path: str | None = None, *, check_up_to_date: bool = True,
+         sqlfluff: bool = True, squawk: bool = True, rules_path: str | None = None, cache: bool = True,
+         progress: Progress = Silent()) -> LintResult:
+    """``cache``: lint with sqlfluff and squawk only the files they have not found clean before."""
+    from generator import lint as lint_mod
+    from generator import render, tenant
+    from generator import snapshot as snapshots
+
+    progress.step(f"semantic checks of {migrations_dir}")
+    kept, kept_rules = render.load_kept(migrations_dir)
+    integer_ids = frozenset(
+        (t.name, c.name) for t in (tenant.build(kept, kept_rules).tables if kept else ())
+        for c in t.columns if c.type == "integer" and tenant.looks_like_record_id(c.name)
+    )
+    findings = tuple(lint_mod.semantic(migrations_dir, integer_ids))
+    up_to_date, pending = None, 0
+    if check_up_to_date:
+        # against the given snapshot, else the one kept in the folder: then the check says whether
+        # the current rules file and this version of fbs-schema still give the same schema
+        new = snapshots.load(snapshot_path) if snapshot_path else kept
+        if new is not None:
+            result = generate(new, GenerateOptions(migrations_dir=migrations_dir, check=True, rules_path=rules_path))
+            up_to_date, pending = result.status == "no changes", len(result.operations)
+    clean = lint_mod.CleanCache.beside(migrations_dir) if cache else lint_mod.CleanCache(None)
+    folders = [Path.cwd(), migrations_dir, migrations_dir.resolve().parent]
+    runs: dict[str, lint_mod.ToolRun | None] = {"sqlfluff": None, "squawk": None}
+    try:
+        for name, wanted, paths in (("sqlfluff", sqlfluff, sorted(migrations_dir.glob("*.sql"))),
+                                    ("squawk", squawk, [p for _, p in existing_migrations(migrations_dir)])):
+            if wanted:
+                progress.step(name)
+                runs[name] = lint_mod.run_cached(name, paths, clean, folders)
+    except FileNotFoundError as exc:
+        raise UsageError(f"{exc.args[0]} is not installed (make install puts it in .venv)") from None
+    return LintResult(findings, up_to_date, pending, runs["sqlfluff"], runs["squawk"])
+
+
+# ---------------------------------------------------------------------------------------------
+# diagram
+
+def diagram(snap: Snapshot, *, module: str | None = None, tables: tuple[str, ...] = (), columns: str = "keys",
+            changes_from: Path | None = None, rules_path: str | None = None, internal: bool = False) -> str:
+    """Mermaid ER diagram of the schema (or one module, or some tables, or the tables a pending
+    migration against the snapshot kept in ``changes_from`` would touch)."""
+    from generator import diagram as diagram_mod
+    from generator import diff as diff_mod
+    from generator import rules, tenant
+
+    schema = tenant.build(snap, rules.load(rules_path))
+    if changes_from is not None:
+        previous, previous_rules = _previous_state(changes_from, snap)
+        touched = {op.table_name for op in diff_mod.diff_schemas(tenant.build(previous, previous_rules), schema)}
+        tables = tuple(sorted(t for t in touched if schema.table(t) is not None))
+        if not tables:
+            raise UsageError(f"no table changes between {changes_from / KEPT_SNAPSHOT} and the snapshot")
+    chosen = diagram_mod.select_tables(schema, module=module, tables=tables)
+    return diagram_mod.render(schema, chosen, columns, internal)
+
+
+# ---------------------------------------------------------------------------------------------
+# compare-odoo
+
+def compare_odoo(dsn: str, *, snapshot_path: str | None = None, migrations_dir: Path | None = None,
+                 rules_path: str | None = None, progress: Progress = Silent()):
+    """Compare an Odoo database's own tables with the schema generated from a snapshot (given, or
+    kept beside the migrations in ``migrations_dir``, default ``migrations``, with its kept rules).
+    Returns a ``generator.compare.Comparison``."""
+    from generator import compare as compare_mod
+    from generator import render, rules, tenant
+    from generator import snapshot as snapshots
+    from generator.capture import database, odoo_catalog
+
+    if snapshot_path and migrations_dir is not None:
+        raise UsageError("give --snapshot or --migrations, not both")
+    if snapshot_path:
+        snap, current_rules = snapshots.load(snapshot_path), rules.load(rules_path)
+    else:
+        if rules_path:
+            raise UsageError("--rules goes with --snapshot; migrations use the rules kept beside them")
+        folder = migrations_dir if migrations_dir is not None else Path("migrations")
+        snap, current_rules = render.load_kept(folder)
+        if snap is None:
+            raise SnapshotError(f"{folder} holds no {KEPT_SNAPSHOT}: generate migrations first, or give --snapshot")
+    progress.step(f"reading model metadata and tables from the Odoo database ({database.redact(dsn)})")
+    metadata = database.fetch(dsn)
+    tables = odoo_catalog.read(dsn)
+    cat = catalog.from_metadata(metadata)
+    if snap.odoo_version != cat.odoo_version:
+        raise SnapshotError(f"the snapshot is of Odoo {snap.odoo_version} but the database is Odoo {cat.odoo_version}")
+    progress.step(f"comparing {len(tables)} Odoo tables with the schema of {len(snap.models)} models")
+    schema = tenant.build(snap, current_rules)
+    return compare_mod.compare(tables, cat, metadata, snap, schema, current_rules)

@@ -1,0 +1,575 @@
+"""The command line: parse options, call one ``generator.api`` function, print, map errors to
+exit codes. No logic of its own.
+
+Start-up is part of the interface: this module imports click and nothing heavy; each command
+imports ``generator.api`` (whose functions import their own stages) when it runs, so ``--help``
+and ``capture`` never load the renderer, jinja2 or psycopg."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from generator.capture import scope as scoping
+from generator.errors import FbsError, UsageError
+
+
+class StderrProgress:
+    def __init__(self, quiet: bool = False):
+        self.quiet = quiet
+
+    def step(self, message: str) -> None:
+        if not self.quiet:
+            click.echo(f"fbs-schema: {message}", err=True)
+
+
+def _run(fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except FbsError as exc:
+        click.echo(f"fbs-schema: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+
+
+def _modules(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(m.strip() for m in value.split(",") if m.strip())
+
+
+source_options = [
+    click.option("--odoo-url", envvar="ODOO_BASE_URL", show_envvar=True,
+                 help="Base URL of a live Odoo, read over its RPC API (e.g. https://odoo.example.com)."),
+    click.option("--odoo-db", envvar="ODOO_DATABASE", show_envvar=True, help="Odoo database name."),
+    click.option("--odoo-user", envvar="ODOO_USER", show_envvar=True,
+                 help="Odoo login. The password or API key is read only from ODOO_PASSWORD."),
+    click.option("--protocol", envvar="ODOO_PROTOCOL", show_envvar=True, default="auto", show_default=True,
+                 type=click.Choice(["auto", "jsonrpc", "json2", "xmlrpc"]),
+                 help="How to talk to --odoo-url: auto = /jsonrpc, and Odoo 19's JSON-2 API (/json/2, API key in "
+                      "ODOO_PASSWORD) for the metadata reads when the server is 19.0 or later; or force one."),
+    click.option("--odoo-dsn", envvar="ODOO_DSN", show_envvar=True,
+                 help="PostgreSQL DSN of an Odoo database; its ir_model* tables are read directly."),
+    click.option("--from-snapshot", "from_snapshot", type=click.Path(dir_okay=False),
+                 help="Re-filter a saved snapshot file instead of reading Odoo."),
+    click.option("--modules", help="Comma-separated module names to capture (default: every installed module)."),
+    click.option("--preset", type=click.Choice(sorted(scoping.PRESETS)),
+                 help="A named module selection: " + "; ".join(f"{k} = {', '.join(v)}" for k, v in sorted(scoping.PRESETS.items()))),
+    click.option("--with-references", is_flag=True,
+                 help="Pull in the models that the selected models' many2one/many2many fields point at."),
+    click.option("--reference-depth", type=click.IntRange(min=0), default=1, show_default=True,
+                 help="With --with-references: how many hops to follow (0 = until nothing new)."),
+    click.option("--company-dependent", "company_dependent", multiple=True, metavar="MODEL.FIELD[,...]",
+                 help="Odoo 17.0 only (its metadata cannot say which fields are company-dependent): treat these "
+                      "fields as company-dependent besides the built-in list of Odoo's own modules. Repeatable."),
+]
+
+
+def with_source_options(fn):
+    for option in reversed(source_options):
+        fn = option(fn)
+    return fn
+
+
+def _field_names(values) -> tuple[tuple[str, str], ...]:
+    out = []
+    for value in values or ():
+        for item in (v.strip() for v in value.split(",")):
+            model, _, name = item.rpartition(".")
+            if not item:
+                continue
+            if not model or not name:
+                raise click.BadParameter(f"{item!r} is not MODEL.FIELD (e.g. res.partner.credit_limit)",
+                                         param_hint="--company-dependent")
+            out.append((model, name))
+    return tuple(sorted(set(out)))
+
+
+SOURCE_FLAGS = {"odoo_url": "--odoo-url", "odoo_dsn": "--odoo-dsn", "from_snapshot": "--from-snapshot",
+                "snapshot_path": "--snapshot"}
+SOURCE_ENV = {"odoo_url": "ODOO_BASE_URL", "odoo_dsn": "ODOO_DSN"}
+
+
+def _chosen_source(values: dict[str, str | None]) -> str | None:
+    """Which source to read: a flag typed on the command line beats the environment; two typed
+    sources, or (with none typed) two set in the environment, are a usage error (exit 2)."""
+    ctx = click.get_current_context()
+    typed = [name for name, value in values.items()
+             if value and ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
+    if len(typed) > 1:
+        _run(_raise, UsageError(f"give one source, not {' and '.join(SOURCE_FLAGS[n] for n in typed)}"))
+    if typed:
+        return typed[0]
+    from_env = [name for name, value in values.items() if value and name in SOURCE_ENV]
+    if len(from_env) > 1:
+        _run(_raise, UsageError(f"both {' and '.join(SOURCE_ENV[n] for n in from_env)} are set: give the source "
+                                "to read on the command line, or unset one"))
+    return from_env[0] if from_env else None
+
+
+def build_source(odoo_url, odoo_db, odoo_user, protocol, odoo_dsn, from_snapshot, company_dependent=(),
+                 snapshot_path=None):
+    """The ``api.Source`` the options name (see _chosen_source for which one)."""
+    from generator import api
+
+    extra = _field_names(company_dependent)
+    values = {"odoo_url": odoo_url, "odoo_dsn": odoo_dsn, "from_snapshot": from_snapshot}
+    if snapshot_path is not None:
+        values["snapshot_path"] = snapshot_path
+    chosen = _chosen_source(values)
+    if chosen == "from_snapshot":
+        return api.Source(snapshot_path=from_snapshot)
+    if chosen == "odoo_dsn":
+        return api.Source(dsn=odoo_dsn, company_dependent=extra)
+    if chosen == "odoo_url":
+        from generator.capture.transports import OdooConfig
+
+        return api.Source(odoo=OdooConfig(url=odoo_url, database=odoo_db or "", user=odoo_user or "",
+                                          password=os.environ.get("ODOO_PASSWORD", ""), protocol=protocol),
+                          company_dependent=extra)
+    return api.Source()  # nothing, or generate's own --snapshot
+
+
+def build_scope(modules, preset, with_references, reference_depth) -> scoping.Scope:
+    ctx = click.get_current_context()
+    if ctx.get_parameter_source("reference_depth") == click.core.ParameterSource.COMMANDLINE and not with_references:
+        _run(_raise, UsageError("--reference-depth goes with --with-references"))
+    if modules is not None and not _modules(modules):
+        _run(_raise, UsageError("--modules is empty; leave it out to take every installed module"))
+    return scoping.Scope(modules=_modules(modules), preset=preset, with_references=with_references,
+                         reference_depth=reference_depth)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="fbs-schema")
+def cli() -> None:
+    """Turn Odoo model metadata into versioned, tenant-scoped PostgreSQL migrations.
+
+    Pipeline: capture -> snapshot -> diff -> render -> migrations/ -> runner.
+    """
+
+
+@cli.command()
+@with_source_options
+@click.option("-o", "--output", default="-", show_default=True,
+              help="Where to write the snapshot JSON ('-' = standard output). Written atomically.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress messages on standard error.")
+def capture(odoo_url, odoo_db, odoo_user, protocol, odoo_dsn, from_snapshot, modules, preset, with_references,
+            reference_depth, company_dependent, output, quiet):
+    """Capture Odoo model metadata into a deterministic snapshot file.
+
+    Exactly one source: a live Odoo over JSON-RPC, JSON-2 or XML-RPC (--odoo-url, --odoo-db,
+    --odoo-user, password or API key from ODOO_PASSWORD), an Odoo database (--odoo-dsn), or a saved
+    snapshot (--from-snapshot).
+    """
+    from generator import api
+
+    source = build_source(odoo_url, odoo_db, odoo_user, protocol, odoo_dsn, from_snapshot, company_dependent)
+    scope = build_scope(modules, preset, with_references, reference_depth)
+    progress = StderrProgress(quiet)
+    result = _run(api.capture, source, scope, output=None if output == "-" else output, progress=progress)
+    if output == "-":
+        click.echo(result.text, nl=False)
+    else:
+        progress.step(f"wrote {output} (sha256 {result.sha256[:12]})")
+
+
+@cli.command()
+@click.option("--snapshot", "snapshot_path", type=click.Path(dir_okay=False),
+              help="Snapshot to generate from (default: the bundled Odoo 17.0 sales-inventory snapshot, "
+                   "unless a capture source below is given).")
+@with_source_options
+@click.option("--migrations", "migrations_dir", default="migrations", show_default=True,
+              type=click.Path(file_okay=False), help="Folder of migrations; it also keeps the snapshot they came from.")
+@click.option("--rules", "rules_path", type=click.Path(dir_okay=False),
+              help="Per-project rules file with extra indexes and CHECKs (default: ./fbs-schema.toml if present).")
+@click.option("--timestamp", help="Version of the first new file, YYYYMMDDHHMMSS (default: now, UTC; "
+                                  "or SOURCE_DATE_EPOCH). Later files count up one second each.")
+@click.option("--allow-destructive", is_flag=True,
+              help="Emit operations that lose data (drop table/column, narrowing type, removed selection values).")
+@click.option("--dry-run", is_flag=True, help="Show what would be written; write nothing.")
+@click.option("--check", is_flag=True, help="Exit 1 when migrations/ is not up to date with the snapshot (for CI).")
+@click.option("--renames", "renames_path", type=click.Path(dir_okay=False),
+              help="Rename hints (default: ./fbs-renames.toml if present): renamed models and fields keep their data.")
+@click.option("--reversible", is_flag=True, help="Write <version>_<name>.up.sql / .down.sql pairs.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress messages on standard error.")
+@click.option("--database-url", hidden=True, default=None)
+def generate(snapshot_path, odoo_url, odoo_db, odoo_user, protocol, odoo_dsn, from_snapshot, modules, preset,
+             with_references, reference_depth, company_dependent, migrations_dir, rules_path, timestamp,
+             allow_destructive, dry_run, check, renames_path, reversible, quiet, database_url):
+    """Render the snapshot into versioned, tenant-scoped SQL migrations in migrations/.
+
+    Diffs the snapshot against the one kept in migrations/ (fbs-snapshot.json) and writes only what
+    changed: the whole schema the first time (one file per Odoo module, then the foreign keys), one
+    migration after that. An unchanged snapshot writes nothing.
+    """
+    from generator import api
+
+    progress = StderrProgress(quiet)
+    source = build_source(odoo_url, odoo_db, odoo_user, protocol, odoo_dsn, from_snapshot, company_dependent,
+                          snapshot_path=snapshot_path)
+    scope = build_scope(modules, preset, with_references, reference_depth)
+    stamp = None
+    if timestamp:
+        try:
+            stamp = datetime.strptime(timestamp, "%Y%m%d%H%M%S")
+        except ValueError:
+            _run(_raise, UsageError(f"--timestamp {timestamp!r} is not YYYYMMDDHHMMSS"))
+    new = _run(api.load_new_snapshot, source, scope, snapshot_path, progress)
+    options = api.GenerateOptions(Path(migrations_dir), rules_path, stamp, allow_destructive, dry_run, check,
+                                  renames_path, reversible)
+    result = _run(api.generate, new, options, progress)
+    if result.upgrade:
+        click.echo(f"Odoo upgrade: {result.upgrade}")
+    if dry_run:
+        at_risk = _run(api.data_at_risk, result, database_url) if database_url else {}
+        _print_plan(result, at_risk)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    if result.status == "no changes":
+        click.echo(f"no changes: {migrations_dir} is up to date with the snapshot (sha256 {result.snapshot_sha[:12]})")
+        return
+    if result.status == "out of date":
+        click.echo(f"{migrations_dir} is NOT up to date with the snapshot: {len(result.operations)} operation(s) pending")
+        for op in result.operations[:20]:
+            click.echo(f"  {op.describe()}")
+        sys.exit(1)
+    for ref in result.external:
+        click.echo(f"external reference (plain uuid, no foreign key): {ref.table}.{ref.column} -> {ref.model}")
+    for t in new.tableless:
+        what = "an SQL view or query in Odoo" if t.kind == "view" else "a table Odoo makes by hand"
+        click.echo(f"not rendered ({what}): {t.name}")
+    verb = "would write" if result.status == "planned" else "wrote"
+    for f in result.files:
+        click.echo(f"{verb} {Path(migrations_dir) / f.filename}")
+    click.echo(f"{len(result.operations)} operations, {len(result.files)} file(s), snapshot sha256 {result.snapshot_sha[:12]}")
+
+
+database_options = [
+    click.option("--database-url", envvar="DATABASE_URL", show_envvar=True,
+                 help="PostgreSQL URL of the target database (else the PG* variables)."),
+    click.option("--migrations", "migrations_dir", default="migrations", show_default=True,
+                 type=click.Path(file_okay=False), help="Folder of migrations (sqlx layout)."),
+]
+lock_options = [
+    click.option("--wait-for-lock", type=float, default=60.0, show_default=True,
+                 help="Seconds to wait for the migration lock another runner holds (polled, never blocking)."),
+]
+ignore_missing_option = click.option(
+    "--ignore-missing", is_flag=True,
+    help="An applied migration whose file is missing on disk is not an error (sqlx's --ignore-missing).")
+
+
+def _decorate(fn, options):
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def with_runner_options(fn):
+    """migrate, revert, baseline: they take the migration lock."""
+    return _decorate(fn, [*database_options, *lock_options, ignore_missing_option])
+
+
+def _run_options(database_url, migrations_dir, wait_for_lock=60.0, ignore_missing=False, **extra):
+    from generator.runner.apply import RunOptions
+
+    return RunOptions(migrations_dir=Path(migrations_dir), database_url=database_url, wait_for_lock=wait_for_lock,
+                      ignore_missing=ignore_missing, **extra)
+
+
+def _steps(steps, empty: str) -> None:
+    if not steps:
+        click.echo(empty)
+    for s in steps:
+        timing = f" ({s.seconds:.2f} s)" if s.seconds else ""
+        click.echo(f"{s.action} {s.version} {s.description}{timing}")
+
+
+@cli.command()
+@with_runner_options
+@click.option("--target-version", type=int, help="Apply pending migrations up to and including this version.")
+@click.option("--dry-run", is_flag=True, help="List what would be applied; apply nothing.")
+@click.option("--lock-timeout", default="10s", show_default=True,
+              help="lock_timeout for each migration; a migration that hits it is retried. A generated file's own "
+                   "SET LOCAL lock_timeout (rules file [migration]) comes after it and wins: this governs the files "
+                   "that set none (hand-written, no-transaction).")
+@click.option("--statement-timeout", default="0", show_default=True,
+              help="statement_timeout for each migration (0 = none); a generated file's own SET LOCAL wins, as for "
+                   "--lock-timeout.")
+@click.option("--retries", type=click.IntRange(min=0), default=3, show_default=True,
+              help="How often a migration that hit lock_timeout is retried.")
+def migrate(database_url, migrations_dir, wait_for_lock, ignore_missing, target_version, dry_run, lock_timeout,
+            statement_timeout, retries):
+    """Apply pending migrations in version order, each in one transaction with its ledger row.
+
+    The ledger is sqlx's _sqlx_migrations table (same rows, same SHA-384 checksums), so `sqlx migrate run`
+    and this command can take turns. Refuses to run when an applied file was edited or is missing, or a
+    ledger row is marked failed.
+    """
+    from generator import api
+
+    options = _run_options(database_url, migrations_dir, wait_for_lock, ignore_missing, target_version=target_version,
+                           dry_run=dry_run, lock_timeout=lock_timeout, statement_timeout=statement_timeout,
+                           retries=retries)
+    steps = _run(api.migrate, options, StderrProgress())
+    _steps(steps, "nothing to apply: the database is up to date")
+
+
+@cli.command()
+@with_runner_options
+@click.option("--target-version", type=int, help="Revert every applied migration above this version (default: the newest one).")
+@click.option("--dry-run", is_flag=True, help="List what would be reverted; revert nothing.")
+@click.option("--lock-timeout", default="10s", show_default=True, help="SET LOCAL lock_timeout for each down file.")
+@click.option("--statement-timeout", default="0", show_default=True, help="SET LOCAL statement_timeout (0 = none).")
+def revert(database_url, migrations_dir, wait_for_lock, ignore_missing, target_version, dry_run, lock_timeout,
+           statement_timeout):
+    """Run .down.sql files newest first, deleting each ledger row in the same transaction."""
+    from generator import api
+
+    options = _run_options(database_url, migrations_dir, wait_for_lock, ignore_missing, target_version=target_version,
+                           dry_run=dry_run, lock_timeout=lock_timeout, statement_timeout=statement_timeout)
+    _steps(_run(api.revert, options, StderrProgress()), "nothing to revert")
+
+
+@cli.command()
+@lambda fn: _decorate(fn, [*database_options, ignore_missing_option])
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(database_url, migrations_dir, ignore_missing, as_json):
+    """List each migration: applied (when, how long), pending, changed on disk, missing on disk, failed.
+
+    Exit 1 when a migration is changed on disk, failed, or missing on disk (unless --ignore-missing).
+    """
+    from generator import api
+
+    rows = _run(api.status, _run_options(database_url, migrations_dir, ignore_missing=ignore_missing))
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(r) for r in rows], indent=1))
+    else:
+        for r in rows:
+            when = f"  {r.installed_on}  {r.execution_ms:.0f} ms" if r.installed_on and r.execution_ms is not None else \
+                f"  {r.installed_on}" if r.installed_on else ""
+            click.echo(f"{r.version}  {r.state:<16} {r.description}{when}")
+    bad = [r for r in rows if r.state in ("changed on disk", "failed")
+           or (r.state == "missing on disk" and not ignore_missing)]
+    sys.exit(1 if bad else 0)
+
+
+@cli.command()
+@lambda fn: _decorate(fn, database_options)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress messages on standard error.")
+def verify(database_url, migrations_dir, as_json, quiet):
+    """Compare the live database with the snapshot the migrations were made from.
+
+    Lists every missing, different or unexpected table, column (type, nullability), constraint, index and
+    row-level security policy. Exit 0 only when they match: the health check to run after deploys.
+    """
+    from generator import api
+
+    differences = _run(api.verify, _run_options(database_url, migrations_dir), StderrProgress(quiet))
+    if as_json:
+        click.echo(json.dumps({"ok": not differences, "differences": [dataclasses.asdict(d) for d in differences]}, indent=1))
+    else:
+        for d in differences:
+            click.echo(str(d))
+        click.echo("verify: the database matches the snapshot" if not differences
+                   else f"verify: {len(differences)} difference(s)")
+    sys.exit(8 if differences else 0)
+
+
+@cli.command()
+@with_runner_options
+@click.option("--target-version", type=int, help="Record only migrations up to this version.")
+@click.option("--dry-run", is_flag=True, help="List what would be recorded.")
+def baseline(database_url, migrations_dir, wait_for_lock, ignore_missing, target_version, dry_run):
+    """Record ledger rows for migrations applied by hand (psql), after verifying the schema matches."""
+    from generator import api
+
+    options = _run_options(database_url, migrations_dir, wait_for_lock, ignore_missing, target_version=target_version,
+                           dry_run=dry_run)
+    _steps(_run(api.baseline, options, StderrProgress()), "nothing to record")
+
+
+def _print_plan(result, at_risk: dict | None = None) -> None:
+    """What a migration would do, per table: + added, ~ changed, - dropped; destructive ones marked,
+    with why (from the snapshots) and, given a database, how many rows or values they would lose."""
+    at_risk = at_risk or {}
+    by_table: dict[str, list] = {}
+    for i, op in enumerate(result.operations):
+        by_table.setdefault(op.table_name or "(database)", []).append((i, op))
+    for table in sorted(by_table):
+        click.echo(f"{table}:")
+        for i, op in by_table[table]:
+            sign = "-" if op.kind.startswith(("drop", "disable")) else "+" if op.kind.startswith(
+                ("create", "add", "enable")) else "~"
+            flag = ""
+            if op.destructive:
+                flag = "   [DESTRUCTIVE]"
+                if i in at_risk:
+                    n = at_risk[i]
+                    what = "values" if "column" in op.kind else "rows it refuses" if op.kind == "add_constraint" else "rows"
+                    flag += " (not in the database)" if n is None else f" ({n:,} {what})"
+                if result.reasons.get(i):
+                    flag += f"\n      why: {result.reasons[i]}"
+            click.echo(f"  {sign} {op.describe()}{flag}")
+
+
+@cli.command()
+@click.option("--snapshot", "snapshot_path", type=click.Path(dir_okay=False),
+              help="Snapshot to compare with migrations/ (default: the bundled snapshot).")
+@click.option("--migrations", "migrations_dir", default="migrations", show_default=True,
+              type=click.Path(file_okay=False), help="Folder of migrations and the snapshot they came from.")
+@click.option("--rules", "rules_path", type=click.Path(dir_okay=False), help="Rules file (default ./fbs-schema.toml).")
+@click.option("--renames", "renames_path", type=click.Path(dir_okay=False), help="Rename hints (default ./fbs-renames.toml).")
+@click.option("--database-url", help="A database holding the migrations applied so far: each destructive operation "
+                                     "is listed with the rows (or non-NULL values) it would lose there. Read-only.")
+@click.pass_context
+def plan(ctx, snapshot_path, migrations_dir, rules_path, renames_path, database_url):
+    """Show what `generate` would change, per table, and which operations are destructive (and why:
+    a model that became an SQL view, a field that became company-dependent or is no longer stored,
+    an Odoo upgrade). Writes nothing."""
+    ctx.invoke(generate, snapshot_path=snapshot_path, migrations_dir=migrations_dir, rules_path=rules_path,
+               renames_path=renames_path, dry_run=True, allow_destructive=True, reference_depth=1,
+               company_dependent=(), database_url=database_url)
+
+
+@cli.command("lint")
+@click.option("--migrations", "migrations_dir", default="migrations", show_default=True,
+              type=click.Path(file_okay=False), help="Folder of migrations to lint (generated and hand-written).")
+@click.option("--snapshot", "snapshot_path", type=click.Path(dir_okay=False),
+              help="Snapshot the migrations must be up to date with (default: the one kept in the folder, "
+                   "fbs-snapshot.json: then the check is that the current rules give the same schema).")
+@click.option("--rules", "rules_path", type=click.Path(dir_okay=False), help="Rules file (default ./fbs-schema.toml).")
+@click.option("--no-check", is_flag=True, help="Skip the up-to-date check (generate --check).")
+@click.option("--no-sqlfluff", is_flag=True, help="Skip sqlfluff.")
+@click.option("--no-squawk", is_flag=True, help="Skip squawk.")
+@click.option("--no-cache", is_flag=True,
+              help="Lint every file with sqlfluff and squawk, not only those they have not found clean before "
+                   "(the cache, by SHA-384 of each file and the tools' config, is under .cache/ beside the folder).")
+def lint_command(migrations_dir, snapshot_path, rules_path, no_check, no_sqlfluff, no_squawk, no_cache):
+    """Lint migrations: the project's semantic checks, generate --check, sqlfluff and squawk.
+
+    Semantic checks: tenant_id leads every primary key; every foreign key is tenant-scoped and has an
+    index led by (tenant_id, col); no integer column references a uuid; identifiers fit 63 bytes; no
+    CREATE INDEX without CONCURRENTLY on an existing table; no destructive statement without its marker.
+    Exit 0 only when everything is clean.
+    """
+    from generator import api
+
+    result = _run(api.lint, Path(migrations_dir), snapshot_path, check_up_to_date=not no_check,
+                  sqlfluff=not no_sqlfluff, squawk=not no_squawk, rules_path=rules_path, cache=not no_cache,
+                  progress=StderrProgress())
+    for f in result.findings:
+        click.echo(str(f))
+    if result.up_to_date is False:
+        click.echo(f"{migrations_dir}: [up-to-date] not up to date with the snapshot: {result.pending} operation(s) "
+                   "pending; run fbs-schema generate")
+    tools = [(name, run) for name, run in (("sqlfluff", result.sqlfluff), ("squawk", result.squawk)) if run]
+    for name, run in tools:
+        if run.exit_code != 0:
+            click.echo(f"--- {name} (exit {run.exit_code}):\n{run.output.rstrip()}")
+    summary = "clean" if result.ok else "FAILED"
+    click.echo(f"lint {summary}: {len(result.findings)} semantic finding(s)"
+               + "".join(f", {name} exit {run.exit_code}" for name, run in tools))
+    for name, run in tools:
+        click.echo(f"{name}: {run.linted} file(s) linted, {run.cached} clean in the cache", err=True)
+    sys.exit(0 if result.ok else 1)
+
+
+@cli.command()
+@click.option("--snapshot", "snapshot_path", type=click.Path(dir_okay=False),
+              help="Snapshot to draw (default: the bundled snapshot).")
+@click.option("--module", help="Only the tables of this Odoo module (and stubs of the tables they point at).")
+@click.option("--tables", help="Only these tables, comma-separated.")
+@click.option("--changes", "changes_dir", type=click.Path(file_okay=False),
+              help="Only the tables that a migration from the snapshot kept in this folder would touch.")
+@click.option("--columns", type=click.Choice(["keys", "all", "none"]), default="keys", show_default=True,
+              help="Which columns to list in each table.")
+@click.option("--internal", is_flag=True, help="Only relationships between the chosen tables (no stubs).")
+@click.option("--rules", "rules_path", type=click.Path(dir_okay=False), help="Rules file (default ./fbs-schema.toml).")
+@click.option("-o", "--output", default="-", show_default=True, help="Where to write the Mermaid text.")
+def diagram(snapshot_path, module, tables, changes_dir, columns, internal, rules_path, output):
+    """An entity-relationship diagram of the generated schema, as Mermaid (erDiagram)."""
+    from generator import api
+
+    snap = _run(api.load_new_snapshot, None, scoping.Scope(), snapshot_path, StderrProgress(quiet=True))
+    text = _run(api.diagram, snap, module=module, tables=_modules(tables), columns=columns,
+                changes_from=Path(changes_dir) if changes_dir else None, rules_path=rules_path, internal=internal)
+    if output == "-":
+        click.echo(text, nl=False)
+    else:
+        Path(output).write_text(text, "utf-8")
+
+
+
+@cli.command("compare-odoo")
+@click.option("--odoo-dsn", envvar="ODOO_DSN", show_envvar=True, required=True,
+              help="PostgreSQL DSN of the Odoo database to compare with: its catalog (tables, columns, constraints) "
+                   "and its ir_model* tables are read, read-only.")
+@click.option("--snapshot", "snapshot_path", type=click.Path(dir_okay=False),
+              help="Compare the schema generated from this snapshot (rules from --rules or ./fbs-schema.toml).")
+@click.option("--migrations", "migrations_dir", type=click.Path(file_okay=False),
+              help="Compare the schema of the snapshot and rules kept beside these migrations "
+                   "(fbs-snapshot.json, fbs-rules.toml). Default: migrations, unless --snapshot is given.")
+@click.option("--rules", "rules_path", type=click.Path(dir_okay=False),
+              help="With --snapshot: the rules file (default ./fbs-schema.toml when it exists).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Machine-readable output: counts per rule and reason, and every item that is not equal.")
+def compare_odoo(odoo_dsn, snapshot_path, migrations_dir, rules_path, as_json):
+    """Prove fidelity to an Odoo database: compare its own tables with the generated schema.
+
+    Every Odoo table, column, primary key, foreign key, UNIQUE and CHECK constraint and unique index
+    is either in the generated schema (the same, or changed by a named rule such as id-uuid or
+    tenant-foreign-key) or left out for a named reason (transient, outside-selection, ...). Anything
+    else is unexplained and listed one per line. Exit 0 when nothing is unexplained, 1 otherwise.
+    """
+    from generator import api
+    from generator import compare as compare_mod
+
+    result = _run(api.compare_odoo, odoo_dsn, snapshot_path=snapshot_path,
+                  migrations_dir=Path(migrations_dir) if migrations_dir else None, rules_path=rules_path,
+                  progress=StderrProgress(quiet=as_json))
+    if as_json:
+        click.echo(json.dumps({
+            "ok": result.ok,
+            "odoo_version": result.odoo_version,
+            "tables_compared": result.tables_compared,
+            "tables_left_out": result.tables_left_out,
+            "equal": result.equal,
+            "mapped": {r: {"count": n, "rule": compare_mod.RULES[r]} for r, n in result.mapped.items()},
+            "left_out": {r: {"count": sum(kinds.values()), "by_kind": kinds, "reason": compare_mod.REASONS[r]}
+                         for r, kinds in result.left_out.items()},
+            "unexplained": [dataclasses.asdict(i) for i in result.unexplained],
+            "items": [dataclasses.asdict(i) for i in result.items if i.outcome != compare_mod.EQUAL],
+        }, indent=1))
+    else:
+        click.echo(f"compare-odoo: Odoo {result.odoo_version}: {result.tables_compared} tables compared, "
+                   f"{result.tables_left_out} left out; {result.equal:,} items equal")
+        click.echo("mapped by rule:")
+        for r, n in result.mapped.items():
+            click.echo(f"  {r:<22} {n:>6,}  {compare_mod.RULES[r]}")
+        click.echo("left out by reason:")
+        for r, kinds in result.left_out.items():
+            parts = ", ".join(f"{n:,} {k.replace('index', 'indexe')}s" for k, n in kinds.items())
+            click.echo(f"  {r:<22} {sum(kinds.values()):>6,}  {compare_mod.REASONS[r]} ({parts})")
+        click.echo(f"unexplained: {len(result.unexplained)}")
+        for i in result.unexplained:
+            click.echo(f"  {i.describe()}")
+    sys.exit(0 if result.ok else 1)
+
+def _raise(exc: Exception):
+    raise exc
+
+
+def main() -> None:
+    cli(prog_name="fbs-schema")
+
+
+if __name__ == "__main__":
+    main()

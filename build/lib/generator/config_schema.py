@@ -1,0 +1,59 @@
+"""The project's TOML files (the rules file, the rename hints) are declared once, as JSON Schema in
+``generator/schema/``, and checked against it before anything reads them: an unknown or misspelt
+key, a value of the wrong type, a table where an array of tables belongs are refused with the key's
+path (``fbs-schema.toml: index[0].knd: unknown key; known: fields, kind, model, where``)."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import jsonschema
+
+from generator.errors import UsageError
+
+TYPE_NAMES = {"string": "text", "number": "a number", "integer": "an integer", "boolean": "true or false",
+              "array": "an array ([[...]] tables or [...] values)", "object": "a table"}
+
+
+@lru_cache(maxsize=None)
+def _validator(name: str) -> jsonschema.Draft7Validator:
+    text = resources.files("generator").joinpath(f"schema/{name}.schema.json").read_text("utf-8")
+    return jsonschema.Draft7Validator(json.loads(text))
+
+
+def _path(parts) -> str:
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "(top level)"
+
+
+def _describe(err: jsonschema.ValidationError) -> str:
+    where = _path(err.absolute_path)
+    if err.validator == "additionalProperties":
+        known = sorted(err.schema.get("properties", {}))
+        extra = sorted(set(err.instance) - set(known)) if isinstance(err.instance, dict) else []
+        key = extra[0] if extra else "?"
+        at = f"{where}.{key}" if err.absolute_path else key
+        return f"{at}: unknown key; known: {', '.join(known)}"
+    if err.validator == "type":
+        wanted = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
+        return f"{where}: expected {' or '.join(TYPE_NAMES.get(w, w) for w in wanted)}, got {err.instance!r}"
+    if err.validator == "required":
+        return f"{where}: missing key {err.message.split(' ')[0]}"
+    if err.validator == "enum":
+        return f"{where}: {err.instance!r} is not one of {', '.join(map(repr, err.validator_value))}"
+    if err.validator == "pattern":
+        return f"{where}: {err.instance!r} is not valid here"
+    return f"{where}: {err.message}"
+
+
+def check(data: Any, name: str, source: str) -> None:
+    """Raise UsageError (exit 2) naming the file and the key path of the first problem."""
+    errors = sorted(_validator(name).iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise UsageError(f"{source}: {_describe(errors[0])}{more}")

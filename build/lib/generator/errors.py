@@ -1,0 +1,72 @@
+"""One exception hierarchy for the whole library.
+
+The library raises these and never prints or exits; the CLI maps each class to an exit code.
+Every message names what is wrong and where (file, JSON path, model, field).
+"""
+
+from __future__ import annotations
+
+
+class FbsError(Exception):
+    """Base of every error the tool reports to a user (no traceback)."""
+
+    exit_code = 1
+
+
+class UsageError(FbsError):
+    """The command line or a configuration value is wrong."""
+
+    exit_code = 2
+
+
+class CaptureError(FbsError):
+    """Odoo (XML-RPC or database) could not be read, or the selection is wrong."""
+
+    exit_code = 3
+
+
+class SnapshotError(FbsError):
+    """A snapshot file is malformed, of another format, or inconsistent."""
+
+    exit_code = 4
+
+    def __init__(self, message: str, *, path: str | None = None, where: str | None = None):
+        self.path = path
+        self.where = where
+        parts = [p for p in (path, where) if p]
+        super().__init__(f"{': '.join(parts)}: {message}" if parts else message)
+
+
+class RenderError(FbsError):
+    """A snapshot cannot be turned into SQL (e.g. an identifier PostgreSQL cannot hold)."""
+
+    exit_code = 5
+
+
+class PossibleRename(FbsError):
+    """A field disappeared and one of the same type appeared: the user must say whether it is a rename."""
+
+    exit_code = 6
+
+
+class DestructiveChange(FbsError):
+    """The change would lose data and --allow-destructive was not given."""
+
+    exit_code = 6
+
+
+class MigrationError(FbsError):
+    """Migrations cannot be applied, reverted or verified (the message names version and file)."""
+
+    exit_code = 7
+
+
+class VerifyMismatch(FbsError):
+    """The live database differs from the snapshot."""
+
+    exit_code = 8
+
+
+def one_line(exc: BaseException) -> str:
+    """A driver's message on one line (libpq's connection errors span several)."""
+    return "; ".join(line.strip() for line in str(exc).strip().splitlines() if line.strip())

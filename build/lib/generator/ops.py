@@ -1,0 +1,453 @@
+"""Operations: frozen data, each with ``kind`` (the template that renders it), ``describe()``,
+``reverse()`` and ``destructive``. Down migrations are computed, never written:
+``[op.reverse() for op in reversed(up)]``. Safety is a property of the operation, never a regex.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import ClassVar, Union
+
+from generator.tables import Check, Column, ForeignKey, Index, Policy, Table, Unique
+
+Constraint = Union[Check, Unique, ForeignKey]
+
+# Phases order the operations of one migration so every object exists before it is named.
+PHASES = (
+    "extension", "drop_fk", "drop_policy", "drop_index", "drop_constraint", "rename", "create_table",
+    "add_column", "alter_column", "drop_column", "drop_table", "add_constraint", "create_index", "add_fk",
+    "policy", "comment", "drop_extension",
+)
+
+
+@dataclass(frozen=True)
+class Op:
+    kind: ClassVar[str]
+    destructive: bool = False
+
+    @property
+    def table_name(self) -> str:
+        return ""
+
+    @property
+    def phase(self) -> str:
+        return self.kind
+
+    def reverse(self) -> "Op":
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class CreateExtension(Op):
+    kind: ClassVar[str] = "create_extension"
+    name: str = ""
+    phase = "extension"  # type: ignore[assignment]
+
+    def reverse(self) -> Op:
+        return DropExtension(name=self.name)
+
+    def describe(self) -> str:
+        return f"create extension {self.name}"
+
+
+@dataclass(frozen=True)
+class DropExtension(Op):
+    kind: ClassVar[str] = "drop_extension"
+    name: str = ""
+
+    def reverse(self) -> Op:
+        return CreateExtension(name=self.name)
+
+    def describe(self) -> str:
+        return f"drop extension {self.name}"
+
+
+@dataclass(frozen=True)
+class CreateTable(Op):
+    kind: ClassVar[str] = "create_table"
+    table: Table = None  # type: ignore[assignment]
+
+    @property
+    def table_name(self) -> str:
+        return self.table.name
+
+    def reverse(self) -> Op:
+        return DropTable(table=self.table, destructive=True)
+
+    def describe(self) -> str:
+        return f"create table {self.table.name} ({len(self.table.columns)} columns)"
+
+
+@dataclass(frozen=True)
+class DropTable(Op):
+    kind: ClassVar[str] = "drop_table"
+    table: Table = None  # type: ignore[assignment]
+
+    @property
+    def table_name(self) -> str:
+        return self.table.name
+
+    def reverse(self) -> Op:
+        return CreateTable(table=self.table)
+
+    def describe(self) -> str:
+        return f"DROP table {self.table.name} (its rows are lost)"
+
+
+@dataclass(frozen=True)
+class AddColumn(Op):
+    kind: ClassVar[str] = "add_column"
+    table: str = ""
+    column: Column = None  # type: ignore[assignment]
+
+    @property
+    def table_name(self) -> str:
+        return self.table
+
+    def reverse(self) -> Op:
+        return DropColumn(table=self.table, column=self.column, destructive=True)
+
+    def describe(self) -> str:
+        return f"add column {self.table}.{self.column.name} {self.column.type}"
+
+
+@dataclass(frozen=True)
+class DropColumn(Op):
+    kind: ClassVar[str] = "drop_column"
+    table: str = ""
+    column: Column = None  # type: ignore[assignment]
+
+    @property
+    def table_name(self) -> str:
+        return self.table
+
+    def reverse(self) -> Op:
+        return AddColumn(table=self.table, column=self.column)
+
+    def describe(self) -> str:
+        return f"DROP column {self.table}.{self.column.name} (its values are lost)"
+
+
+@dataclass(frozen=True)
+class AlterColumn(Op):
+    """Type and/or nullability change of one column (before/after kept for reverse and review)."""
+
+    kind: ClassVar[str] = "alter_column"
+    table: str = ""
+    before: Column = None  # type: ignore[assignment]
+    after: Column = None  # type: ignore[assignment]
+
+    @property
+    def table_name(self) -> str:
+        return self.table
+
+    def reverse(self) -> Op:
+        return AlterColumn(table=self.table, before=self.after, after=self.before,
+                           destructive=narrows(self.after.type, self.before.type))
+
+    @property
+    def convertible(self) -> bool:
+        return convertible(self.before.type, self.after.type)
+
+    def describe(self) -> str:
+        changes = []
+        if self.before.type != self.after.type:
+            lost = "" if self.convertible else " (no conversion: its values are lost)"
+            changes.append(f"type {self.before.type} -> {self.after.type}{lost}")
+        if self.before.not_null != self.after.not_null:
+            changes.append("set NOT NULL" if self.after.not_null else "drop NOT NULL")
+        if self.before.default != self.after.default:
+            changes.append(f"default {self.after.default}" if self.after.default else "drop default")
+        return f"alter column {self.table}.{self.after.name}: {', '.join(changes)}"
+
+
+@dataclass(frozen=True)
+class AddConstraint(Op):
+    """``not_valid``: added without checking existing rows (validated by a later ValidateConstraint);
+    ``using_index``: a UNIQUE constraint adopting the index of the same name built concurrently before."""
+
+    kind: ClassVar[str] = "add_constraint"
+    table: str = ""
+    constraint: Constraint = None  # type: ignore[assignment]
+    not_valid: bool = False
+    using_index: bool = False
+
+    @property
+    def table_name(self) -> str:
+        return self.table
+
+    @property
+    def phase(self) -> str:
+        return "add_fk" if isinstance(self.constraint, ForeignKey) else "add_constraint"
+
+    def reverse(self) -> Op:
+        return DropConstraint(table=self.table, constraint=self.constraint, not_valid=self.not_valid,
+                              using_index=self.using_index, destructive=self.destructive)
+
+    def describe(self) -> str:
+        how = " (NOT VALID)" if self.not_valid else " (using its index)" if self.using_index else ""
+        return f"add {_constraint_kind(self.constraint)} {self.constraint.name} on {self.table}{how}"
+
+
+@dataclass(frozen=True)
+class DropConstraint(Op):
+    kind: ClassVar[str] = "drop_constraint"
+    table: str = ""
+    constraint: Constraint = None  # type: ignore[assignment]
+    not_valid: bool = False  # how the reverse adds it back
+    using_index: bool = False
+    with_table: bool = False  # its table is dropped in the same migration, which drops it too
+
+    @property
+    def table_name(self) -> str:
+        return self.table
+
+    @property
+    def phase(self) -> str:
+        return "drop_fk" if isinstance(self.constraint, ForeignKey) else "drop_constraint"
+
+    def reverse(self) -> Op:
+        return AddConstraint(table=self.table, constraint=self.constraint, destructive=self.destructive,
+                             not_valid=self.not_valid, using_index=self.using_index)
+
+    def describe(self) -> str:
+        return f"drop {_constraint_kind(self.constraint)} {self.constraint.name} on {self.table}"
+
+
+@dataclass(frozen=True)
+class CreateIndex(Op):
+    kind: ClassVar[str] = "create_index"
+    index: Index = None  # type: ignore[assignment]
+    concurrently: bool = False  # then it is alone in a "-- no-transaction" file
+
+    @property
+    def table_name(self) -> str:
+        return self.index.table
+
+    def reverse(self) -> Op:
+        return DropIndex(index=self.index, concurrently=self.concurrently)
+
+    def describe(self) -> str:
+        return f"create index {self.index.name} on {self.index.table}"
+
+
+@dataclass(frozen=True)
+class DropIndex(Op):
+    kind: ClassVar[str] = "drop_index"
+    index: Index = None  # type: ignore[assignment]
+    concurrently: bool = False
+    with_table: bool = False  # its table is dropped in the same migration, which drops it too
+
+    @property
+    def table_name(self) -> str:
+        return self.index.table
+
+    def reverse(self) -> Op:
+        return CreateIndex(index=self.index, concurrently=self.concurrently)
+
+    def describe(self) -> str:
+        return f"drop index {self.index.name}"
+
+
+@dataclass(frozen=True)
+class EnablePolicy(Op):
+    """ENABLE ROW LEVEL SECURITY and the tenant policy."""
+
+    kind: ClassVar[str] = "enable_policy"
+    table: str = ""
+    policy: Policy = None  # type: ignore[assignment]
+    phase = "policy"  # type: ignore[assignment]
+
+    @property
+    def table_name(self) -> str:
+        return self.table
+
+    def reverse(self) -> Op:
+        return DisablePolicy(table=self.table, policy=self.policy)
+
+    def describe(self) -> str:
+        return f"row-level security on {self.table} ({self.policy.setting})"
+
+
+@dataclass(frozen=True)
+class DisablePolicy(Op):
+    kind: ClassVar[str] = "disable_policy"
+    table: str = ""
+    policy: Policy = None  # type: ignore[assignment]
+    phase = "drop_policy"  # type: ignore[assignment]
+    with_table: bool = False  # its table is dropped in the same migration, which drops it too
+
+    @property
+    def table_name(self) -> str:
+        return self.table
+
+    def reverse(self) -> Op:
+        return EnablePolicy(table=self.table, policy=self.policy)
+
+    def describe(self) -> str:
+        return f"drop row-level security policy on {self.table}"
+
+
+@dataclass(frozen=True)
+class SetComment(Op):
+    kind: ClassVar[str] = "set_comment"
+    table: str = ""
+    column: str | None = None
+    before: str | None = None
+    after: str | None = None
+    phase = "comment"  # type: ignore[assignment]
+
+    @property
+    def table_name(self) -> str:
+        return self.table
+
+    def reverse(self) -> Op:
+        return replace(self, before=self.after, after=self.before)
+
+    def describe(self) -> str:
+        target = f"{self.table}.{self.column}" if self.column else self.table
+        return f"comment on {target}"
+
+
+@dataclass(frozen=True)
+class RenameTable(Op):
+    """Rename a table and its primary key constraint (whose name derives from the table's)."""
+
+    kind: ClassVar[str] = "rename_table"
+    before: str = ""
+    after: str = ""
+    before_pkey: str = ""
+    after_pkey: str = ""
+    phase = "rename"  # type: ignore[assignment]
+
+    @property
+    def table_name(self) -> str:
+        return self.after
+
+    def reverse(self) -> Op:
+        return RenameTable(before=self.after, after=self.before, before_pkey=self.after_pkey, after_pkey=self.before_pkey)
+
+    def describe(self) -> str:
+        return f"rename table {self.before} -> {self.after} (data kept)"
+
+
+@dataclass(frozen=True)
+class RenameColumn(Op):
+    kind: ClassVar[str] = "rename_column"
+    table: str = ""
+    before: str = ""
+    after: str = ""
+    phase = "rename"  # type: ignore[assignment]
+
+    @property
+    def table_name(self) -> str:
+        return self.table
+
+    def reverse(self) -> Op:
+        return RenameColumn(table=self.table, before=self.after, after=self.before)
+
+    def describe(self) -> str:
+        return f"rename column {self.table}.{self.before} -> {self.after} (data kept)"
+
+
+@dataclass(frozen=True)
+class ValidateConstraint(Op):
+    """Check the existing rows against a NOT VALID constraint (SHARE UPDATE EXCLUSIVE: writes go on).
+    Its own reverse: validating again is harmless, and a down migration drops the constraint anyway."""
+
+    kind: ClassVar[str] = "validate_constraint"
+    table: str = ""
+    name: str = ""
+    phase = "add_fk"  # type: ignore[assignment]
+
+    @property
+    def table_name(self) -> str:
+        return self.table
+
+    def reverse(self) -> Op:
+        return self
+
+    def describe(self) -> str:
+        return f"validate constraint {self.name} on {self.table}"
+
+
+@dataclass(frozen=True)
+class FillNulls(Op):
+    """``UPDATE ... SET col = value WHERE col IS NULL``: before an existing column becomes NOT NULL,
+    the rows already there get the rules file's ``[[default]]`` value. Its own reverse: once the
+    column is NOT NULL there is nothing left to fill, and the filled values stay."""
+
+    kind: ClassVar[str] = "fill_nulls"
+    table: str = ""
+    column: str = ""
+    value: str = ""  # an SQL literal made by naming.literal (Column.backfill)
+    phase = "alter_column"  # type: ignore[assignment]
+
+    @property
+    def table_name(self) -> str:
+        return self.table
+
+    def reverse(self) -> Op:
+        return self
+
+    def describe(self) -> str:
+        return f"fill the NULLs of {self.table}.{self.column} with {self.value}"
+
+
+ALL_KINDS = tuple(
+    cls for cls in (CreateExtension, DropExtension, CreateTable, DropTable, AddColumn, DropColumn, AlterColumn,
+                    AddConstraint, DropConstraint, CreateIndex, DropIndex, EnablePolicy, DisablePolicy, SetComment,
+                    RenameTable, RenameColumn, ValidateConstraint, FillNulls)
+)
+
+
+def _constraint_kind(c: Constraint) -> str:
+    return {Check: "check", Unique: "unique", ForeignKey: "foreign key"}[type(c)]
+
+
+# Type changes that keep every value (widening); anything else is narrowing.
+_WIDENING = {
+    ("integer", "bigint"), ("integer", "numeric"), ("integer", "double precision"), ("bigint", "numeric"),
+    ("double precision", "numeric"), ("character varying", "text"), ("text", "character varying"),
+    ("date", "timestamp without time zone"), ("boolean", "character varying"), ("integer", "character varying"),
+    ("numeric", "character varying"), ("character varying", "jsonb"), ("text", "jsonb"),
+}
+
+
+_NUMBERS = {"integer", "bigint", "numeric", "double precision", "boolean"}
+_TIMES = {"date", "timestamp without time zone"}
+# Type pairs whose values cannot be converted at all: the column's values are lost (USING NULL).
+_NO_CONVERSION = (
+    {(t, "uuid") for t in _NUMBERS | _TIMES | {"jsonb"}} | {("uuid", t) for t in _NUMBERS | _TIMES | {"jsonb"}}
+    | {(a, b) for a in _NUMBERS for b in _TIMES} | {(a, b) for a in _TIMES for b in _NUMBERS}
+    | {("jsonb", t) for t in _NUMBERS | _TIMES}
+)
+
+
+def convertible(before: str, after: str) -> bool:
+    """False when a column's values cannot be converted from ``before`` to ``after`` at all (an
+    integer record id becoming a uuid, a date becoming a number): the change then loses them."""
+    def base(t: str) -> str:
+        return "character varying" if t.startswith("character varying") else t
+    return (base(before), base(after)) not in _NO_CONVERSION
+
+
+def narrows(before: str, after: str) -> bool:
+    """True when changing a column from type ``before`` to ``after`` may lose or reject values."""
+    if before == after:
+        return False
+
+    def base(t: str) -> tuple[str, int | None]:
+        if t.startswith("character varying(") and t.endswith(")"):
+            return "character varying", int(t[len("character varying("):-1])
+        return t, None
+
+    (b, bsize), (a, asize) = base(before), base(after)
+    if b == a == "character varying":
+        return asize is not None and (bsize is None or asize < bsize)
+    if (b, a) in _WIDENING:
+        return asize is not None  # into a sized varchar may truncate
+    return True

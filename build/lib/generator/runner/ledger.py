@@ -1,0 +1,111 @@
+"""sqlx's ledger, exactly: the ``_sqlx_migrations`` table, its rows, and its advisory-lock key.
+
+Statements are those of sqlx-postgres (src/migrate.rs) so that a database migrated by sqlx can be
+continued here and the other way round. The lock is taken with ``pg_try_advisory_lock`` and polled,
+never a blocking wait (a blocking wait next to CREATE INDEX CONCURRENTLY can deadlock).
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+
+from generator.errors import MigrationError
+
+TABLE = "_sqlx_migrations"
+ENSURE = """
+CREATE TABLE IF NOT EXISTS _sqlx_migrations (
+    version BIGINT PRIMARY KEY,
+    description TEXT NOT NULL,
+    installed_on TIMESTAMPTZ NOT NULL DEFAULT now(),
+    success BOOLEAN NOT NULL,
+    checksum BYTEA NOT NULL,
+    execution_time BIGINT NOT NULL
+);
+"""
+INSERT = """
+    INSERT INTO _sqlx_migrations ( version, description, success, checksum, execution_time )
+    VALUES ( %s, %s, TRUE, %s, -1 )
+"""
+SET_TIME = "UPDATE _sqlx_migrations SET execution_time = %s WHERE version = %s"
+DELETE = "DELETE FROM _sqlx_migrations WHERE version = %s"
+DIRTY = "SELECT version FROM _sqlx_migrations WHERE success = false ORDER BY version LIMIT 1"
+
+
+@dataclass(frozen=True)
+class Applied:
+    version: int
+    description: str
+    installed_on: datetime
+    success: bool
+    checksum: bytes
+    execution_time: int  # nanoseconds; -1 when the runner died before recording it
+
+
+def lock_key(database: str) -> int:
+    """sqlx's key: 0x3d32ad9e * crc32(current_database()) as i64."""
+    return 0x3D32AD9E * zlib.crc32(database.encode("utf-8"))
+
+
+def exists(conn: psycopg.Connection) -> bool:
+    return conn.execute("SELECT to_regclass(%s) IS NOT NULL", (TABLE,)).fetchone()[0]
+
+
+def ensure(conn: psycopg.Connection) -> None:
+    conn.execute(ENSURE)
+
+
+def applied(conn: psycopg.Connection) -> list[Applied]:
+    if not exists(conn):
+        return []
+    rows = conn.execute(
+        "SELECT version, description, installed_on, success, checksum, execution_time "
+        "FROM _sqlx_migrations ORDER BY version"
+    ).fetchall()
+    return [Applied(r[0], r[1], r[2], r[3], bytes(r[4]), r[5]) for r in rows]
+
+
+def holders(conn: psycopg.Connection, key: int) -> str:
+    """Who holds the advisory lock, for the message when waiting times out."""
+    classid, objid = (key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF
+    rows = conn.execute(
+        "SELECT a.pid, coalesce(a.application_name, ''), coalesce(a.client_addr::text, 'local'), "
+        "a.backend_start, coalesce(a.state, '') "
+        "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = %s AND l.objid::bigint = %s "
+        "AND l.objsubid = 1",
+        (classid, objid),
+    ).fetchall()
+    if not rows:
+        return "no session holds it now"
+    return "; ".join(f"pid {p} ({app or 'no application_name'}, {addr}, connected {start:%Y-%m-%d %H:%M:%S}, {st})"
+                     for p, app, addr, start, st in rows)
+
+
+def lock(conn: psycopg.Connection, *, timeout: float, poll: float = 0.2, on_wait=None) -> int:
+    database = conn.execute("SELECT current_database()").fetchone()[0]
+    key = lock_key(database)
+    deadline = time.monotonic() + timeout
+    told = False
+    while True:
+        if conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
+            return key
+        if not told and on_wait:
+            on_wait(f"waiting for the migration lock held by {holders(conn, key)}")
+            told = True
+        if time.monotonic() >= deadline:
+            raise MigrationError(
+                f"could not take the migration lock on database {database!r} within {timeout:g} s; "
+                f"held by {holders(conn, key)}"
+            )
+        time.sleep(poll)
+
+
+def unlock(conn: psycopg.Connection, key: int) -> None:
+    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+
