@@ -248,3 +248,53 @@ def test_every_help_lists_the_exit_codes_that_errors_use():
     readme = (api.PROJECT_ROOT / "README.md").read_text("utf-8")
     assert ("Exit codes: 0 success, 1 `generate --check`\nfound pending changes, 2 bad usage or rules file, "
             "3 capture failed") in readme
+
+
+def _committed(tmp_path):
+    folder = tmp_path / "m"
+    shutil.copytree(api.PROJECT_ROOT / "migrations", folder)
+    return folder, sorted(p.name.split("_")[0] for p in folder.glob("*.sql"))
+
+
+def test_unknown_target_version_is_an_error(tmp_path, db):
+    folder, _ = _committed(tmp_path)
+    for command in ("migrate", "baseline", "revert"):
+        result = CliRunner().invoke(cli, [command, "--database-url", db, "--migrations", str(folder),
+                                          "--target-version", "20261121215925"])
+        assert result.exit_code == 7, (command, result.output)
+        assert "--target-version 20261121215925 is not the version of a migration" in result.output
+
+
+def test_baseline_up_to_a_version_after_a_partial_psql_apply(tmp_path, db):
+    import subprocess
+
+    folder, versions = _committed(tmp_path)
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    for p in sorted(folder.glob("*.sql"))[:3]:
+        shutil.copy(p, partial / p.name)
+    assert subprocess.run(["sh", str(api.PROJECT_ROOT / "scripts" / "psql-apply.sh"), str(partial), db],
+                          capture_output=True).returncode == 0
+    again = CliRunner().invoke(cli, ["migrate", "--database-url", db, "--migrations", str(folder)])
+    assert again.exit_code == 7 and "record them with `fbs-schema baseline`" in again.output, again.output
+    recorded = CliRunner().invoke(cli, ["baseline", "--database-url", db, "--migrations", str(folder),
+                                        "--target-version", versions[2]])
+    assert recorded.exit_code == 0, recorded.output
+    assert [line.split()[1] for line in recorded.output.splitlines() if line.startswith("recorded")] == versions[:3]
+    rest = CliRunner().invoke(cli, ["migrate", "--database-url", db, "--migrations", str(folder)])
+    assert rest.exit_code == 0, rest.output
+    assert CliRunner().invoke(cli, ["verify", "--database-url", db, "--migrations", str(folder), "-q"]).exit_code == 0
+
+
+def test_status_ignore_missing_and_no_lock_options_where_no_lock_is_taken(tmp_path, db):
+    folder, versions = _committed(tmp_path)
+    assert CliRunner().invoke(cli, ["migrate", "--database-url", db, "--migrations", str(folder)]).exit_code == 0
+    newest = sorted(folder.glob("*.sql"))[-1]
+    newest.unlink()
+    plain = CliRunner().invoke(cli, ["status", "--database-url", db, "--migrations", str(folder)])
+    assert plain.exit_code == 1 and "missing on disk" in plain.output
+    ignoring = CliRunner().invoke(cli, ["status", "--database-url", db, "--migrations", str(folder), "--ignore-missing"])
+    assert ignoring.exit_code == 0, ignoring.output
+    for command in ("status", "verify"):
+        result = CliRunner().invoke(cli, [command, "--wait-for-lock", "1"])
+        assert result.exit_code == 2 and "No such option '--wait-for-lock'" in result.output

@@ -310,3 +310,41 @@ def test_status_json(db, small):
     rows = json.loads(proc.stdout)
     assert proc.returncode == 0 and [(r["version"], r["state"]) for r in rows] == [(1, "applied"), (2, "pending")]
     assert rows[0]["execution_ms"] > 0 and rows[0]["installed_on"]
+
+
+def test_a_generated_files_own_lock_timeout_wins_and_the_retry_says_so(db, tmp_path):
+    """--lock-timeout governs files that set none; a generated file's SET LOCAL (rules [migration])
+    comes after it and wins, and the retry message names the value in force."""
+    from generator.capture import scope
+    from tests.support import versions
+    from tests.support.migrations import generate
+
+    folder = tmp_path / "m"
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[migration]\nlock_timeout = "200ms"\n', "utf-8")
+    uom = scope.select(versions.catalog("17.0"), scope.Scope(modules=("uom",)))
+    generate(uom, folder, rules_path=str(rules))
+    assert run("migrate", dsn=db, folder=folder).returncode == 0
+    rules.write_text('[migration]\nlock_timeout = "200ms"\n\n[[check]]\nmodel = "uom.uom"\nfield = "factor"\nmin = 0\n',
+                     "utf-8")
+    generate(uom, folder, rules_path=str(rules))  # versions after the newest
+    holder = psycopg.connect(db)
+    holder.execute("LOCK TABLE uom_uom IN ACCESS EXCLUSIVE MODE")
+    proc = subprocess.Popen([sys.executable, "-m", "generator", "migrate", "--lock-timeout", "30s", "--retries", "50",
+                             "--database-url", db, "--migrations", str(folder)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    seen = []
+    try:
+        for line in proc.stderr:
+            seen.append(line)
+            if "retry 1/50" in line:
+                break
+        holder.rollback()
+        out, err = proc.communicate(timeout=120)
+    finally:
+        holder.close()
+        if proc.poll() is None:
+            proc.kill()
+    stderr = "".join(seen) + err
+    assert proc.returncode == 0, stderr
+    assert "lock timeout (200ms, set by the file), retry 1/50" in stderr

@@ -293,3 +293,46 @@ def test_upgrade_is_equivalent_to_a_fresh_schema_and_keeps_rows(step, tmp_path, 
         with psycopg.connect(db) as conn:
             values = {r[0] for r in conn.execute(f'SELECT "{new_field}" FROM "{table}"').fetchall()}
         assert values == {marker}, (table, new_field, values)
+
+
+def test_type_changes_and_storage_changes_say_what_happens(tmp_path):
+    """Odoo's changes between series, each with a data-keeping path or a named refusal."""
+    from dataclasses import replace
+
+    from generator import ops, tenant, upgrade
+    from generator.model import TablelessModel
+
+    old = _snapshot("17.0")
+    partner = old.model_map["res.partner"]
+    fields = {f.name: f for f in partner.fields}
+    changed = dict(fields)
+    changed["ref"] = replace(fields["ref"], translate=True)                  # becomes translatable
+    changed["comment"] = replace(fields["comment"], type="char")             # html -> char: a cast
+    changed["color"] = replace(fields["color"], type="date")                 # integer -> date: no conversion
+    changed["website"] = replace(fields["website"], company_dependent=True)  # becomes company-dependent
+    new_partner = replace(partner, fields=tuple(changed[n] for n in sorted(changed)))
+    models = tuple(new_partner if m.name == "res.partner" else m for m in old.models
+                   if m.name != "uom.category")
+    new = replace(old, odoo_version="18.0", models=models,
+                  tableless=old.tableless + (TablelessModel("uom.category", "view", "uom"),))
+    from generator import diff
+
+    up = diff.diff_schemas(tenant.build(old), tenant.build(new))
+    by = {(op.kind, op.table_name, getattr(getattr(op, "after", None), "name", None)
+           or getattr(getattr(op, "column", None), "name", None)): op for op in up}
+    ref = by[("alter_column", "res_partner", "ref")]
+    assert ref.convertible and not ref.destructive and "jsonb_build_object('en_US', ref)" in render_sql(ref)
+    color = by[("alter_column", "res_partner", "color")]
+    assert not color.convertible and color.destructive and "USING NULL::date" in render_sql(color)
+    assert "values cannot become date" in render_sql(color)
+    website = by[("drop_column", "res_partner", "website")]
+    assert "company-dependent in Odoo 18.0" in upgrade.reason(website, old, new)
+    dropped = next(op for op in up if isinstance(op, ops.DropTable) and op.table.name == "uom_category")
+    assert upgrade.reason(dropped, old, new) == "uom.category is an SQL view or query (no table) in Odoo 18.0"
+    assert "no conversion from integer to date" in upgrade.reason(color, old, new)
+
+
+def render_sql(op) -> str:
+    from generator import render
+
+    return render.statement(op)

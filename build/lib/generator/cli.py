@@ -145,7 +145,42 @@ def build_scope(modules, preset, with_references, reference_depth) -> scoping.Sc
                          reference_depth=reference_depth)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+# The exit codes (README "Commands"); tests/test_flags.py checks this table against errors.py.
+EXIT_CODES = (
+    (0, "success"),
+    (1, "a finding: generate --check out of date, lint, status, compare-odoo"),
+    (2, "bad usage, rules file or config"),
+    (3, "capture failed (Odoo unreachable, login refused, module not installed, ...)"),
+    (4, "bad snapshot"),
+    (5, "cannot render"),
+    (6, "destructive change refused, or a possible rename to confirm"),
+    (7, "migration refused or failed"),
+    (8, "verify found differences"),
+)
+
+
+def _exit_codes(formatter) -> None:
+    with formatter.section("Exit codes"):
+        formatter.write_dl([(str(code), text) for code, text in EXIT_CODES])
+
+
+class _WithExitCodes(click.Command):
+    """Every command's --help ends with the exit codes."""
+
+    def format_epilog(self, ctx, formatter) -> None:
+        super().format_epilog(ctx, formatter)
+        _exit_codes(formatter)
+
+
+class _Group(click.Group):
+    command_class = _WithExitCodes
+
+    def format_epilog(self, ctx, formatter) -> None:
+        super().format_epilog(ctx, formatter)
+        _exit_codes(formatter)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="fbs-schema")
 def cli() -> None:
     """Turn Odoo model metadata into versioned, tenant-scoped PostgreSQL migrations.
