@@ -50,7 +50,7 @@ source_options = [
                  help="Odoo login (XML-RPC). The password or API key is read only from ODOO_PASSWORD."),
     click.option("--odoo-dsn", envvar="ODOO_DSN", show_envvar=True,
                  help="PostgreSQL DSN of an Odoo database; its ir_model* tables are read directly."),
-    click.option("--from-snapshot", "from_snapshot", type=click.Path(dir_okay=False),
+    click.option("--from-snapshot", "from_snapshot", type=click.Path(),
                  help="Re-filter a saved snapshot file instead of reading Odoo."),
     click.option("--modules", help="Comma-separated module names to capture (default: every installed module)."),
     click.option("--preset", type=click.Choice(sorted(scoping.PRESETS)),
@@ -116,7 +116,7 @@ def capture(odoo_url, odoo_db, odoo_user, odoo_dsn, from_snapshot, modules, pres
 
 
 @cli.command()
-@click.option("--snapshot", "snapshot_path", type=click.Path(dir_okay=False),
+@click.option("--snapshot", "snapshot_path", type=click.Path(),
               help="Snapshot to generate from (default: the bundled Odoo 17.0 sales-inventory snapshot, "
                    "unless a capture source below is given).")
 @with_source_options
@@ -308,7 +308,7 @@ def _print_plan(result) -> None:
 
 
 @cli.command()
-@click.option("--snapshot", "snapshot_path", type=click.Path(dir_okay=False),
+@click.option("--snapshot", "snapshot_path", type=click.Path(),
               help="Snapshot to compare with migrations/ (default: the bundled snapshot).")
 @click.option("--migrations", "migrations_dir", default="migrations", show_default=True,
               type=click.Path(file_okay=False), help="Folder of migrations and the snapshot they came from.")
@@ -324,7 +324,7 @@ def plan(ctx, snapshot_path, migrations_dir, rules_path, renames_path):
 @cli.command("lint")
 @click.option("--migrations", "migrations_dir", default="migrations", show_default=True,
               type=click.Path(file_okay=False), help="Folder of migrations to lint (generated and hand-written).")
-@click.option("--snapshot", "snapshot_path", type=click.Path(dir_okay=False),
+@click.option("--snapshot", "snapshot_path", type=click.Path(),
               help="Snapshot migrations/ must be up to date with (default: the bundled snapshot).")
 @click.option("--rules", "rules_path", type=click.Path(dir_okay=False), help="Rules file (default ./fbs-schema.toml).")
 @click.option("--no-check", is_flag=True, help="Skip the up-to-date check (generate --check).")
@@ -356,7 +356,7 @@ def lint_command(migrations_dir, snapshot_path, rules_path, no_check, no_sqlfluf
 
 
 @cli.command()
-@click.option("--snapshot", "snapshot_path", type=click.Path(dir_okay=False),
+@click.option("--snapshot", "snapshot_path", type=click.Path(),
               help="Snapshot to draw (default: the bundled snapshot).")
 @click.option("--module", help="Only the tables of this Odoo module (and stubs of the tables they point at).")
 @click.option("--tables", help="Only these tables, comma-separated.")
