@@ -224,10 +224,11 @@ def generate(new: Snapshot, options: GenerateOptions = GenerateOptions(), progre
     stamps = render.versions(options.timestamp or _now(), len(plans), existing[-1][0] if existing else None)
     timeouts = render.Timeouts(current_rules.lock_timeout, current_rules.statement_timeout)
     files: list[MigrationFile] = []
+    refs = render.external_refs(new_schema)
     for plan, version in zip(plans, stamps):
         common = dict(description=plan.description, version=version, snapshot=info,
                       no_transaction=plan.no_transaction, timeouts=timeouts)
-        external = render.external_of(list(plan.operations), new_schema)
+        external = render.external_of(list(plan.operations), new_schema, refs)
         if not options.reversible:
             files.append(render.render_file(list(plan.operations), external=external, **common))
             continue
@@ -235,11 +236,11 @@ def generate(new: Snapshot, options: GenerateOptions = GenerateOptions(), progre
         files.append(render.render_file(diff_mod.reverse(list(plan.operations)), suffix=".down.sql",
                                         down_of=version, **common))
     files = tuple(files)
-    external = render.external_of(operations, new_schema)
+    external = render.external_of(operations, new_schema, refs)
     if options.dry_run:
         return GenerateResult("planned", files, tuple(operations), notes, external, sha)
     progress.step(f"writing {len(files)} migration file(s) to {folder}")
-    writes = [(folder / f.filename, f.text) for f in files] + [(folder / KEPT_SNAPSHOT, text)]
+    writes = [(_inside(folder, f.filename), f.text) for f in files] + [(folder / KEPT_SNAPSHOT, text)]
     if current_rules.source:
         writes.append((folder / KEPT_RULES, Path(current_rules.source).read_text("utf-8")))
     elif (folder / KEPT_RULES).exists():
@@ -247,6 +248,14 @@ def generate(new: Snapshot, options: GenerateOptions = GenerateOptions(), progre
     for path, content in writes:
         snapshots.write_atomic(path, content)
     return GenerateResult("written", files, tuple(operations), notes, external, sha)
+
+
+def _inside(folder: Path, name: str) -> Path:
+    """``folder / name``, checked (after resolving links and ``..``) to be a file directly in ``folder``."""
+    path = folder / name
+    if path.resolve().parent != folder.resolve() or path.name != name:
+        raise UsageError(f"refusing to write {name!r}: it would land outside {folder}")
+    return path
 
 
 def _now() -> datetime:
