@@ -3,12 +3,14 @@ as ``generator.errors.FbsError`` subclasses, progress reported through ``Progres
 
 from __future__ import annotations
 
+import gc
 import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Protocol
+from typing import Iterator, Protocol
 
 from generator import diff as diff_mod
 from generator import ops, render, rules, tenant
@@ -171,7 +173,27 @@ def load_new_snapshot(source: Source | None, scope: scoping.Scope, snapshot_path
     return snapshots.load(path)
 
 
+@contextmanager
+def _without_cyclic_gc() -> Iterator[None]:
+    """Generating allocates millions of small objects that live to the end (schemas, operations,
+    SQL text) and hold no reference cycles worth collecting; CPython's cyclic collector would walk
+    them again and again (a third of the time at 15,000 models, and growing faster than the schema).
+    Reference counting still frees everything; the collector runs again afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def generate(new: Snapshot, options: GenerateOptions = GenerateOptions(), progress: Progress = Silent()) -> GenerateResult:
+    with _without_cyclic_gc():
+        return _generate(new, options, progress)
+
+
+def _generate(new: Snapshot, options: GenerateOptions, progress: Progress) -> GenerateResult:
     folder = options.migrations_dir
     text = snapshots.dumps(new)
     sha = snapshots.sha256(text)
