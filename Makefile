@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install generate test lint bench snapshot clean
+.PHONY: install generate test lint bench fuzz snapshot clean
 
 install: $(STAMP)
 
@@ -25,6 +25,12 @@ generate: install
 ## test: the whole test suite against a real PostgreSQL (DATABASE_URL / PG* variables, default 127.0.0.1:5432)
 test: install
 	$(BIN)/pytest -q
+
+## fuzz: the hostile-snapshot property test, long and random (make test runs it short and derandomized)
+FUZZ_EXAMPLES ?= 5000
+fuzz: install
+	FBS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FBS_FUZZ_RANDOM=1 $(BIN)/pytest -q tests/test_hostile.py \
+	  -k property --hypothesis-show-statistics
 
 ## lint: semantic checks + generate --check (against the bundled snapshot) + sqlfluff + squawk over migrations/
 lint: install

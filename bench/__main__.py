@@ -127,8 +127,9 @@ def lint_cached() -> dict:
             "no_cache_seconds": round(cold, 1), "after_one_new_seconds": round(after, 2), "after_one_new": linted}
 
 
-def synthetic(full: Snapshot, copies: int) -> Snapshot:
-    """``copies`` renamed copies of every model of ``full`` (relations kept within each copy)."""
+def synthetic(full: Snapshot, copies: int, own_modules: bool = False) -> Snapshot:
+    """``copies`` renamed copies of every model of ``full`` (relations kept within each copy); with
+    ``own_modules`` each copy's models are in modules of their own (one initial file per module)."""
     from dataclasses import replace
 
     names = {m.name for m in full.models}
@@ -141,7 +142,8 @@ def synthetic(full: Snapshot, copies: int) -> Snapshot:
                                    relation_table=f"{f.relation_table}_c{k}" if f.relation_table else None)
                            for f in m.fields)
             constraints = tuple(replace(c, name=f"{c.name}_c{k}") for c in m.constraints)
-            models.append(replace(m, name=ren(m.name), table=f"{m.table}_c{k}", fields=fields, constraints=constraints))
+            models.append(replace(m, name=ren(m.name), table=f"{m.table}_c{k}", fields=fields, constraints=constraints,
+                                  module=f"{m.module}_c{k}" if own_modules else m.module))
     return replace(full, models=tuple(sorted(models, key=lambda m: m.name)))
 
 
@@ -228,6 +230,33 @@ def every_module(version: str) -> Snapshot:
     return select(versions.catalog(version), Scope())
 
 
+def generate_at_scale(snap_text: str, label: str) -> dict:
+    """The whole ``generate`` command path (strict load, tenant rules, diff, lock-safe split, render,
+    no writes) on a large snapshot, in a fresh process so that its peak resident size is its own."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "snapshot.json"
+        path.write_text(snap_text, "utf-8")
+        out = subprocess.run([sys.executable, "-m", "bench", "--scale", str(path)], check=True, capture_output=True,
+                             text=True, cwd=api.PROJECT_ROOT).stdout
+    return {"snapshot": label, "snapshot_mib": round(len(snap_text.encode()) / 2**20, 1), **json.loads(out)}
+
+
+def _scale_child(path: str) -> None:
+    import resource
+
+    start = time.perf_counter()
+    snap = snapshot.load(path)
+    result = api.generate(snap, api.GenerateOptions(migrations_dir=Path(path).parent / "migrations", dry_run=True,
+                                                    timestamp=datetime(2026, 1, 1)))
+    seconds = time.perf_counter() - start
+    print(json.dumps({"models": len(snap.models), "operations": len(result.operations), "files": len(result.files),
+                      "sql_bytes": sum(len(f.text) for f in result.files), "seconds": round(seconds, 2),
+                      "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))
+
+
 def apply_cost(folder: Path) -> list[dict]:
     """The bundled migrations applied to an empty database: our runner vs psql -1 -f, file by file."""
     from generator.runner.apply import RunOptions
@@ -288,6 +317,11 @@ def main() -> None:
                 generate_cost(snapshot.dumps(big), "synthetic: 10 copies of the full reference", runs=1)]
     generate += [generate_cost(snapshot.dumps(every_module(version)), f"Odoo {version}: all installed modules")
                  for version in ("18.0", "19.0")]
+    del big
+    print("generate at scale (>= 10,000 models) ...", file=sys.stderr)
+    huge = snapshot.dumps(synthetic(snapshot.loads(full_text), 47, own_modules=True))
+    scale = generate_at_scale(huge, "synthetic: 47 copies of the full reference, each in modules of its own")
+    del huge
     print("diff, lint ...", file=sys.stderr)
     diffed = diff_cost(full_text)
     linted = lint_cost()
@@ -306,6 +340,7 @@ def main() -> None:
         "startup": started,
         "lint_cache": cached,
         "generate": generate,
+        "generate_at_scale": scale,
         "apply": apply,
         "diff": diffed,
         "lint": linted,
@@ -331,6 +366,10 @@ def main() -> None:
     for g in generate:
         lines.append(f"| {g['snapshot']} | {g['models']} | {g['tables']} | {g['operations']} | {g['sql_bytes']:,} "
                      f"| {g['seconds']:.3f} | {g['peak_mib']} |")
+    lines += ["", f"Generate at scale, the whole `generate` path (strict load, tenant rules, diff, render; no writes), "
+                  f"{scale['snapshot']}: {scale['models']:,} models, {scale['snapshot_mib']} MiB of snapshot, "
+                  f"{scale['operations']:,} operations in {scale['files']:,} files ({scale['sql_bytes']:,} SQL bytes): "
+                  f"{scale['seconds']:.1f} s, {scale['max_rss_mib']} MiB peak resident size (its own process)."]
     lines += ["", f"Diff: {diffed['what']}: {diffed['models'][0]} -> {diffed['models'][1]} models, "
                   f"{diffed['operations']} operations, {diffed['seconds']:.3f} s.", "",
               f"Lint of the bundled migrations ({linted['files']} files): semantic checks {linted['semantic_seconds']:.2f} s "
@@ -355,4 +394,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--scale"]:
+        _scale_child(sys.argv[2])
+    else:
+        main()

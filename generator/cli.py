@@ -55,7 +55,7 @@ source_options = [
                       "ODOO_PASSWORD) for the metadata reads when the server is 19.0 or later; or force one."),
     click.option("--odoo-dsn", envvar="ODOO_DSN", show_envvar=True,
                  help="PostgreSQL DSN of an Odoo database; its ir_model* tables are read directly."),
-    click.option("--from-snapshot", "from_snapshot", type=click.Path(dir_okay=False),
+    click.option("--from-snapshot", "from_snapshot", type=click.Path(),
                  help="Re-filter a saved snapshot file instead of reading Odoo."),
     click.option("--modules", help="Comma-separated module names to capture (default: every installed module)."),
     click.option("--preset", type=click.Choice(sorted(scoping.PRESETS)),
@@ -215,7 +215,7 @@ def capture(odoo_url, odoo_db, odoo_user, protocol, odoo_dsn, from_snapshot, mod
 
 
 @cli.command()
-@click.option("--snapshot", "snapshot_path", type=click.Path(dir_okay=False),
+@click.option("--snapshot", "snapshot_path", type=click.Path(),
               help="Snapshot to generate from (default: the bundled Odoo 17.0 sales-inventory snapshot, "
                    "unless a capture source below is given).")
 @with_source_options
@@ -456,7 +456,7 @@ def _print_plan(result, at_risk: dict | None = None) -> None:
 
 
 @cli.command()
-@click.option("--snapshot", "snapshot_path", type=click.Path(dir_okay=False),
+@click.option("--snapshot", "snapshot_path", type=click.Path(),
               help="Snapshot to compare with migrations/ (default: the bundled snapshot).")
 @click.option("--migrations", "migrations_dir", default="migrations", show_default=True,
               type=click.Path(file_okay=False), help="Folder of migrations and the snapshot they came from.")
@@ -477,7 +477,7 @@ def plan(ctx, snapshot_path, migrations_dir, rules_path, renames_path, database_
 @cli.command("lint")
 @click.option("--migrations", "migrations_dir", default="migrations", show_default=True,
               type=click.Path(file_okay=False), help="Folder of migrations to lint (generated and hand-written).")
-@click.option("--snapshot", "snapshot_path", type=click.Path(dir_okay=False),
+@click.option("--snapshot", "snapshot_path", type=click.Path(),
               help="Snapshot the migrations must be up to date with (default: the one kept in the folder, "
                    "fbs-snapshot.json: then the check is that the current rules give the same schema).")
 @click.option("--rules", "rules_path", type=click.Path(dir_okay=False), help="Rules file (default ./fbs-schema.toml).")
@@ -518,7 +518,7 @@ def lint_command(migrations_dir, snapshot_path, rules_path, no_check, no_sqlfluf
 
 
 @cli.command()
-@click.option("--snapshot", "snapshot_path", type=click.Path(dir_okay=False),
+@click.option("--snapshot", "snapshot_path", type=click.Path(),
               help="Snapshot to draw (default: the bundled snapshot).")
 @click.option("--module", help="Only the tables of this Odoo module (and stubs of the tables they point at).")
 @click.option("--tables", help="Only these tables, comma-separated.")

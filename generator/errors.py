@@ -30,11 +30,28 @@ class SnapshotError(FbsError):
 
     exit_code = 4
 
-    def __init__(self, message: str, *, path: str | None = None, where: str | None = None):
+    def __init__(self, message: str, *, path: str | None = None, where: object | None = None):
         self.path = path
-        self.where = where
-        parts = [p for p in (path, where) if p]
+        self.where = where = None if where is None else str(where)  # a JSON path, or what str() makes one
+        self.detail = message = _one_line(message)
+        parts = [_one_line(p) for p in (path, where) if p]
         super().__init__(f"{': '.join(parts)}: {message}" if parts else message)
+
+
+    def in_file(self, path: str | None) -> "SnapshotError":
+        """The same error, naming the snapshot file it is about (when not named yet)."""
+        if self.path or not path:
+            return self
+        return type(self)(self.detail, path=path, where=self.where)
+
+
+def _one_line(text: str) -> str:
+    """Names from a snapshot may hold line breaks and other control characters: escaped, the message
+    stays one line."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" if ord(ch) < 256 else f"\\u{ord(ch):04x}"
+                   for ch in text)
 
 
 class RenderError(FbsError):

@@ -124,6 +124,8 @@ class Snapshot:
     preset: str | None = field(default=None, compare=False)
     with_references: bool = field(default=False, compare=False)
     format: int = FORMAT
+    # The file it was loaded from (for messages); never saved, never compared
+    source: str | None = field(default=None, compare=False, repr=False)
 
     @cached_property
     def model_map(self) -> dict[str, Model]:

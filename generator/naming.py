@@ -15,7 +15,7 @@ import hashlib
 import re
 from functools import lru_cache
 
-from generator.errors import RenderError
+from generator.errors import RenderError, SnapshotError
 
 MAX_IDENTIFIER_BYTES = 63
 HASH_HEX = 10
@@ -36,6 +36,15 @@ RESERVED = frozenset(
     verbose when where window with
     """.split()
 )
+# Columns every PostgreSQL table has already: a column of that name cannot be created.
+SYSTEM_COLUMNS = frozenset(("tableoid", "xmin", "cmin", "xmax", "cmax", "ctid"))
+# Every relation of pg_catalog is named pg_*, and pg_catalog is searched before any schema of the
+# search_path: an unqualified ``COMMENT ON TABLE pg_class`` reaches the system catalog. Relation
+# names (tables, indexes, the indexes of keys) starting with it are refused.
+SYSTEM_PREFIX = "pg_"
+# At most 1600 columns per table, 32 per index (PostgreSQL's MaxHeapAttributeNumber, INDEX_MAX_KEYS).
+MAX_COLUMNS = 1600
+MAX_INDEX_COLUMNS = 32
 _PLAIN = re.compile(r"[a-z_][a-z0-9_]*\Z")
 
 
@@ -83,19 +92,36 @@ def literal(value: object) -> str:
 
 
 class Namespace:
-    """Names within one PostgreSQL namespace (tables+indexes+constraints of a schema share one for
-    relations; constraint names must be unique per table). Reports a clash instead of emitting it."""
+    """Names within one PostgreSQL namespace: the relations of a schema (tables, indexes, and the
+    indexes of primary keys and UNIQUE constraints), the constraints of one table (primary key,
+    UNIQUE, CHECK, FOREIGN KEY), the columns of one table. Reports a clash instead of emitting it:
+    as a SnapshotError at the JSON path ``where`` of the snapshot entry that asked for the name, or
+    a RenderError when the name does not come from the snapshot."""
 
-    def __init__(self, what: str):
+    def __init__(self, what: str, *, reserved: frozenset[str] = frozenset(), reserved_prefix: str | None = None):
         self.what = what
+        self.reserved = reserved
+        self.reserved_prefix = reserved_prefix
         self._owners: dict[str, str] = {}
 
-    def claim(self, name: str, owner: str) -> str:
+    def claim(self, name: str, owner: str, where: object | None = None) -> str:
         short = shorten(name)
-        other = self._owners.setdefault(short, owner)
-        if other != owner:
-            raise RenderError(f"{self.what} name {short!r} is wanted by both {other} and {owner}")
+        problem = None
+        if short in self.reserved:
+            problem = f"{owner}: {self.what} name {short!r} is a PostgreSQL system column name"
+        elif self.reserved_prefix and short.startswith(self.reserved_prefix):
+            problem = (f"{owner}: {self.what} name {short!r} starts with {self.reserved_prefix!r}, like PostgreSQL's "
+                       "system catalogs, which unqualified SQL would reach instead")
+        else:
+            other = self._owners.setdefault(short, owner)
+            if other != owner:
+                problem = f"{self.what} name {short!r} is wanted by both {other} and {owner}"
+        if problem:
+            raise SnapshotError(problem, where=where) if where is not None else RenderError(problem)
         return short
+
+    def __len__(self) -> int:
+        return len(self._owners)
 
 
 def comment(text: object) -> str:

@@ -6,12 +6,25 @@ A definition is SQL text from Odoo metadata, so it is never pasted: it is tokeni
 identifier must be a column of the table and is re-quoted with ``naming.ident``, every string
 with ``naming.literal``; only numbers, a fixed set of operators, keywords and functions pass.
 Anything else (``;``, ``$$``, comments, unknown functions, unbalanced parentheses) is refused.
+
+The re-quoted text is then parsed by PostgreSQL's own grammar (pglast, which wraps libpg_query) as
+the one statement it will be part of, and its expression is type-checked against the table's column
+types (boolean condition, operators and casts that exist, constants that convert, nothing PostgreSQL
+evaluates when it creates the constraint), so what is carried over is what PostgreSQL accepts.
+What is not is reported as a note and left out, as Odoo itself does with a constraint PostgreSQL
+refuses (it logs a warning and goes on).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pglast
+import pglast.parser
 
 from generator.naming import ident, literal
 
@@ -67,7 +80,7 @@ def _balanced(tokens: list[tuple[str, str]]) -> None:
         raise Untranslatable("unbalanced parentheses")
 
 
-def _index(text: str, columns: dict[str, str]) -> Translated:
+def _index(text: str, columns: dict[str, str], names: dict[str, str]) -> Translated:
     """``[UNIQUE] INDEX (col [ASC|DESC], ...) [WHERE condition]`` (19.0's models.Index)."""
     tokens = _tokens(text)
     _balanced(tokens)
@@ -89,30 +102,34 @@ def _index(text: str, columns: dict[str, str]) -> Translated:
             items.append([])
         else:
             items[-1].append(tok)
-    names, desc = [], []
+    listed, desc = [], []
     for item in items:
         if not item or item[0][0] != "word" or len(item) > 2 or (len(item) == 2 and item[1][1].lower() not in ("asc", "desc")):
             raise Untranslatable("only plain columns (ASC/DESC) are carried over, not expressions")
         if item[0][1] not in columns:
             raise Untranslatable(f"column {item[0][1]} not in this table")
-        names.append(item[0][1])
+        listed.append(item[0][1])
         desc.append(len(item) == 2 and item[1][1].lower() == "desc")
-    if len(set(names)) != len(names):
+    if len(set(listed)) != len(listed):
         raise Untranslatable("a column is listed twice")
     rest = tokens[(end or 0) + 1 :]
     where = None
     if rest:
         if rest[0][1].lower() != "where" or len(rest) == 1:
             raise Untranslatable("only a WHERE clause may follow the index columns")
-        where, _ = _expression(rest[1:], columns)
-    return Translated("index", tuple(names), where, tuple(desc), unique)
+        where, _ = _expression(rest[1:], columns, names)
+        _check_condition(where, {names.get(f, f): t for f, t in columns.items()}, in_index=True)
+    return Translated("index", tuple(listed), where, tuple(desc), unique)
 
 
-def translate(definition: str, columns: dict[str, str]) -> Translated:
-    """``columns`` maps the table's column names to their SQL types."""
+def translate(definition: str, columns: dict[str, str], names: dict[str, str] | None = None) -> Translated:
+    """``columns`` maps the table's field names to their SQL types; ``names`` maps a field name to
+    its column name where they differ (a name shortened to 63 bytes). The result's ``columns`` are
+    field names; its SQL (``expression``) uses the column names."""
+    names = names or {}
     text = definition.strip()
     if re.match(r"(?is)(unique\s+)?index\b", text):
-        return _index(text, columns)
+        return _index(text, columns, names)
     m = re.fullmatch(r"(?is)(unique|check)\s*\((.*)\)", text)
     if not m:
         raise Untranslatable("only unique(...), check(...) and [UNIQUE] INDEX (...) definitions are carried over")
@@ -120,18 +137,22 @@ def translate(definition: str, columns: dict[str, str]) -> Translated:
     tokens = _tokens(body)
     _balanced(tokens)
     if kind == "unique":
-        names = [tok for k, tok in tokens if k != "op" or tok != ","]
-        if not names or any(k != "word" for k, tok in tokens if tok != ","):
+        listed = [tok for k, tok in tokens if k != "op" or tok != ","]
+        if not listed or any(k != "word" for k, tok in tokens if tok != ","):
             raise Untranslatable("unique(...) must list column names only")
-        missing = [n for n in names if n not in columns]
+        missing = [n for n in listed if n not in columns]
         if missing:
             raise Untranslatable(f"column(s) {', '.join(missing)} not in this table")
-        return Translated("unique", tuple(names))
-    expression, used = _expression(tokens, columns)
+        if len(set(listed)) != len(listed):
+            raise Untranslatable("a column is listed twice")
+        return Translated("unique", tuple(listed))
+    expression, used = _expression(tokens, columns, names)
+    _check_condition(expression, {names.get(f, f): t for f, t in columns.items()})
     return Translated("check", used, expression)
 
 
-def _expression(tokens: list[tuple[str, str]], columns: dict[str, str]) -> tuple[str, tuple[str, ...]]:
+def _expression(tokens: list[tuple[str, str]], columns: dict[str, str],
+                names: dict[str, str]) -> tuple[str, tuple[str, ...]]:
     """A boolean expression, re-quoted: (SQL, the columns it uses)."""
     out: list[str] = []
     used: list[str] = []
@@ -170,7 +191,7 @@ def _expression(tokens: list[tuple[str, str]], columns: dict[str, str]) -> tuple
                     continue
                 if columns[tok] == "uuid" and not _null_test(tokens, i):
                     raise Untranslatable(f"compares {tok}, which is a uuid here, with a value")
-                out.append(ident(tok))
+                out.append(ident(names.get(tok, tok)))
                 used.append(tok)
             else:
                 raise Untranslatable(f"{tok!r} is neither a column of this table nor an allowed keyword or function")
@@ -202,3 +223,274 @@ def _join(parts: list[str]) -> str:
             text += " " + part
         previous = part
     return text.replace(" ,", ",")
+
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL's own grammar (pglast wraps libpg_query, the parser of PostgreSQL itself), then types:
+# the re-quoted text must parse as exactly one statement, and its expression must be a boolean
+# condition whose operators, functions and casts PostgreSQL resolves for these column types.
+
+_CATEGORY = {
+    "boolean": "bool", "integer": "int", "numeric": "num", "double precision": "float", "text": "text",
+    "character varying": "text", "date": "date", "timestamp without time zone": "ts", "jsonb": "jsonb",
+    "uuid": "uuid",
+}
+_CAST_CATEGORY = {"jsonb": "jsonb", "json": "json", "text": "text", "int4": "int", "numeric": "num",
+                  "date": "date", "bool": "bool", "varchar": "text"}
+_NUMBERS = {"int", "num", "float"}
+_COMPARABLE = [_NUMBERS, {"text"}, {"date", "ts"}, {"bool"}, {"jsonb"}, {"uuid"}]
+_COMPARISONS = {"=", "<>", "!=", "<", ">", "<=", ">="}
+_ARITHMETIC = {"+", "-", "*", "/", "%"}
+_CASTS = {  # (from, to) pairs PostgreSQL has a cast for, besides to/from text and to itself
+    ("int", "num"), ("int", "float"), ("num", "int"), ("num", "float"), ("float", "int"), ("float", "num"),
+    ("int", "bool"), ("bool", "int"), ("jsonb", "int"), ("jsonb", "num"), ("jsonb", "float"), ("jsonb", "bool"),
+    ("jsonb", "json"), ("json", "jsonb"), ("date", "ts"), ("ts", "date"),
+}
+_FUNCTIONS = {  # name: (argument categories accepted, result category or None for "same as the argument")
+    "char_length": ({"text"}, "int"), "length": ({"text"}, "int"), "lower": ({"text"}, "text"),
+    "upper": ({"text"}, "text"), "btrim": ({"text"}, "text"), "ltrim": ({"text"}, "text"),
+    "rtrim": ({"text"}, "text"), "abs": (_NUMBERS, None), "jsonb_typeof": ({"jsonb"}, "text"),
+}
+_NUMBER_TEXT = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*\Z")
+_BOOL_TEXT = {"t", "true", "y", "yes", "on", "1", "f", "false", "n", "no", "off", "0"}
+
+
+@dataclass(frozen=True)
+class _Value:
+    category: str  # a _CATEGORY value, "unknown" (a string constant), "null", "json"
+    constant: bool  # no column in it
+    text: str | None = None  # the string constant, for "unknown"
+
+
+def _literal_fits(text: str, category: str) -> bool:
+    """Whether PostgreSQL turns the string constant ``text`` into a value of ``category`` (it does so
+    when it creates the constraint, and an error there fails the migration)."""
+    if category in ("text", "unknown"):
+        return True
+    if category == "int":
+        return bool(re.fullmatch(r"\s*[+-]?\d+\s*", text)) and -2**31 <= int(text) < 2**31
+    if category in ("num", "float"):
+        return bool(_NUMBER_TEXT.match(text))
+    if category == "bool":
+        return text.strip().lower() in _BOOL_TEXT
+    if category in ("date", "ts"):
+        pattern = r"\d{4}-\d{2}-\d{2}" if category == "date" else r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?"
+        if not re.fullmatch(pattern, text.strip()):
+            return False
+        try:
+            datetime.fromisoformat(text.strip())
+        except ValueError:
+            return False
+        return True
+    if category in ("jsonb", "json"):
+        try:
+            json.loads(text, parse_constant=_no_constant)
+        except ValueError:
+            return False
+        return True
+    if category == "uuid":
+        return bool(re.fullmatch(r"\s*[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}\s*", text))
+    return False
+
+
+def _no_constant(text: str) -> None:
+    raise ValueError(text)
+
+
+def _common(values: list[_Value], what: str) -> str:
+    """The category PostgreSQL resolves ``values`` to, compared or combined; Untranslatable if none."""
+    known = {v.category for v in values if v.category not in ("unknown", "null")}
+    if not known:
+        return "text" if any(v.category == "unknown" for v in values) else "null"
+    group = next((g for g in _COMPARABLE if known <= g), None)
+    if group is None:
+        raise Untranslatable(f"{what}: PostgreSQL has no operator for {' and '.join(sorted(known))} values here")
+    target = "float" if "float" in known else "num" if "num" in known else "ts" if "ts" in known else known.pop()
+    for v in values:
+        if v.category == "unknown" and not _literal_fits(v.text or "", target):
+            raise Untranslatable(f"{what}: {v.text!r} is not a valid {target} value")
+    return target
+
+
+class _Checker:
+    def __init__(self, types: dict[str, str], in_index: bool):
+        self.types = {name: _CATEGORY.get(t.split("(")[0], "other") for name, t in types.items()}
+        self.in_index = in_index
+
+    def value(self, node: dict) -> _Value:
+        kind = node.get("@")
+        handler = getattr(self, f"_{kind}", None)
+        if handler is None:
+            raise Untranslatable(f"{kind} is not carried over")
+        return handler(node)
+
+    def _ColumnRef(self, node: dict) -> _Value:
+        names = [f.get("sval") for f in node["fields"]]
+        if len(names) != 1 or names[0] not in self.types:
+            raise Untranslatable(f"{'.'.join(map(str, names))} is not a column of this table")
+        return _Value(self.types[names[0]], False)
+
+    def _A_Const(self, node: dict) -> _Value:
+        if node.get("isnull"):
+            return _Value("null", True)
+        val = node["val"]
+        kind = val["@"]
+        if kind == "Integer":
+            return _Value("int", True)
+        if kind == "Float":
+            return _Value("num", True)
+        if kind == "Boolean":
+            return _Value("bool", True)
+        if kind == "String":
+            return _Value("unknown", True, val["sval"])
+        raise Untranslatable(f"constant {kind} is not carried over")
+
+    def _TypeCast(self, node: dict) -> _Value:
+        arg = self.value(node["arg"])
+        type_name = node["typeName"]
+        if type_name.get("arrayBounds"):
+            raise Untranslatable("casts to arrays are not carried over")
+        target = _CAST_CATEGORY.get(type_name["names"][-1]["sval"])
+        if target is None:
+            raise Untranslatable(f"cast to {type_name['names'][-1]['sval']} is not carried over")
+        source = arg.category
+        if source == "unknown":
+            if not _literal_fits(arg.text or "", target):
+                raise Untranslatable(f"{arg.text!r} is not a valid {target} value")
+        elif arg.constant and source != "null" and target != "text":
+            raise Untranslatable("a cast of a computed constant is not carried over (PostgreSQL evaluates it)")
+        elif source not in (target, "text", "null") and target != "text" and (source, target) not in _CASTS:
+            raise Untranslatable(f"PostgreSQL has no cast from {source} to {target}")
+        if self.in_index and source in ("text", "unknown") and target in ("date", "ts") and not arg.constant:
+            raise Untranslatable("a text to date cast is not immutable, so not allowed in an index predicate")
+        return _Value(target, arg.constant)
+
+    def _BoolExpr(self, node: dict) -> _Value:
+        args = [self.value(a) for a in node["args"]]
+        for a in args:
+            self.boolean(a, node["boolop"]["name"].split("_")[0])
+        return _Value("bool", all(a.constant for a in args))
+
+    @staticmethod
+    def boolean(v: _Value, what: str) -> None:
+        if v.category == "unknown" and _literal_fits(v.text or "", "bool"):
+            return
+        if v.category not in ("bool", "null"):
+            raise Untranslatable(f"{what} needs a boolean condition, not a {v.category} value")
+
+    def _NullTest(self, node: dict) -> _Value:
+        return _Value("bool", self.value(node["arg"]).constant)
+
+    def _BooleanTest(self, node: dict) -> _Value:
+        arg = self.value(node["arg"])
+        self.boolean(arg, "IS TRUE/FALSE")
+        return _Value("bool", arg.constant)
+
+    def _CoalesceExpr(self, node: dict) -> _Value:
+        args = [self.value(a) for a in node["args"]]
+        return _Value(_common(args, "coalesce"), all(a.constant for a in args))
+
+    def _MinMaxExpr(self, node: dict) -> _Value:
+        args = [self.value(a) for a in node["args"]]
+        return _Value(_common(args, node["op"]["name"].lower()), all(a.constant for a in args))
+
+    def _FuncCall(self, node: dict) -> _Value:
+        name = node["funcname"][-1]["sval"]
+        args = [self.value(a) for a in node.get("args") or ()]
+        if name == "like_escape" and len(args) == 2:
+            for a in args:
+                _common([a, _Value("text", False)], "ESCAPE")
+            return _Value("text", all(a.constant for a in args))
+        if name not in _FUNCTIONS or len(args) != 1 or node.get("agg_star") or node.get("over") \
+                or node.get("agg_order") or node.get("agg_filter") or node.get("func_variadic"):
+            raise Untranslatable(f"function {name} is not carried over in this form")
+        accepted, result = _FUNCTIONS[name]
+        arg = args[0]
+        if arg.constant:
+            raise Untranslatable(f"{name}() of a constant is not carried over (PostgreSQL evaluates it)")
+        if arg.category not in accepted | {"null"}:
+            raise Untranslatable(f"PostgreSQL has no {name}() for a {arg.category} value")
+        return _Value(result or arg.category, False)
+
+    def _A_Expr(self, node: dict) -> _Value:
+        kind = node["kind"]["name"]
+        op = node["name"][-1]["sval"] if node.get("name") else ""
+        left = self.value(node["lexpr"]) if node.get("lexpr") else None
+        right = node.get("rexpr")
+        if kind == "AEXPR_IN":
+            items = [self.value(r) for r in right]
+            for item in items:
+                _common([left, item], "IN")
+            return _Value("bool", left.constant and all(i.constant for i in items))
+        if kind in ("AEXPR_BETWEEN", "AEXPR_NOT_BETWEEN", "AEXPR_BETWEEN_SYM", "AEXPR_NOT_BETWEEN_SYM"):
+            items = [self.value(r) for r in right]
+            _common([left, *items], "BETWEEN")
+            return _Value("bool", left.constant and all(i.constant for i in items))
+        rv = self.value(right)
+        if kind in ("AEXPR_LIKE", "AEXPR_ILIKE"):
+            for v in (left, rv):
+                if v.category not in ("text", "unknown", "null"):
+                    raise Untranslatable(f"LIKE needs text, not a {v.category} value")
+            return _Value("bool", left.constant and rv.constant)
+        if kind == "AEXPR_NULLIF":
+            category = _common([left, rv], "nullif")
+            return _Value(left.category if left.category not in ("unknown", "null") else category,
+                          left.constant and rv.constant)
+        if kind != "AEXPR_OP":
+            raise Untranslatable(f"{kind} is not carried over")
+        if op in _COMPARISONS and left is not None:
+            _common([left, rv], op)
+            return _Value("bool", left.constant and rv.constant)
+        if left is None:  # prefix operator
+            if op in ("-", "+") and rv.category in _NUMBERS:
+                return _Value(rv.category, rv.constant)
+            raise Untranslatable(f"prefix {op} is not carried over")
+        if left.constant and rv.constant:
+            raise Untranslatable(f"arithmetic on constants ({op}) is not carried over (PostgreSQL evaluates it)")
+        if op == "||":
+            cats = {left.category, rv.category} - {"null"}
+            if cats <= {"text", "unknown"}:
+                return _Value("text", False)
+            if cats == {"jsonb"}:
+                return _Value("jsonb", False)
+            raise Untranslatable(f"|| of {' and '.join(sorted(cats))} values is not carried over")
+        if op in _ARITHMETIC:
+            cats = {left.category, rv.category} - {"null"}
+            for v in (left, rv):
+                if v.category == "unknown":
+                    raise Untranslatable(f"arithmetic ({op}) on a string constant is not carried over")
+            if cats <= _NUMBERS and not (op == "%" and "float" in cats):
+                return _Value("float" if "float" in cats else "num" if "num" in cats else "int", False)
+            if left.category == "date" and rv.category == "int" and op in "+-":
+                return _Value("date", False)
+            if left.category == "date" and rv.category == "date" and op == "-":
+                return _Value("int", False)
+            raise Untranslatable(f"PostgreSQL has no {op} for {left.category} and {rv.category} values")
+        raise Untranslatable(f"operator {op} is not carried over")
+
+
+def _parsed(statement: str) -> Any:
+    """The one statement of ``statement`` as PostgreSQL's parser sees it; Untranslatable otherwise."""
+    try:
+        statements = pglast.parse_sql(statement)
+    except pglast.parser.ParseError as exc:
+        raise Untranslatable(f"PostgreSQL's parser refuses it: {exc.args[0]}") from None
+    if len(statements) != 1:
+        raise Untranslatable("not exactly one statement")
+    return statements[0].stmt
+
+
+def _check_condition(expression: str, types: dict[str, str], *, in_index: bool = False) -> None:
+    """Raise Untranslatable unless PostgreSQL would accept ``expression`` as a CHECK (or, with
+    ``in_index``, as an index predicate) on a table with these columns."""
+    if in_index:
+        stmt = _parsed(f"CREATE INDEX i ON t (x) WHERE {expression}")
+        node = stmt.whereClause
+    else:
+        stmt = _parsed(f"ALTER TABLE t ADD CONSTRAINT c CHECK ({expression})")
+        node = stmt.cmds[0].def_.raw_expr
+    try:
+        value = _Checker(types, in_index).value(node())
+    except RecursionError:
+        raise Untranslatable("nested too deeply") from None
+    _Checker.boolean(value, "a CHECK" if not in_index else "an index predicate")

@@ -9,6 +9,7 @@ trailing newline. Files follow sqlx's layout ``<VERSION>_<description>.sql`` (``
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import dataclass, replace
@@ -49,7 +50,24 @@ class MigrationFile:
 
     @property
     def filename(self) -> str:
-        return f"{self.version}_{self.description.replace(' ', '_')}{self.suffix}"
+        return f"{self.version}_{slug(self.description)}{self.suffix}"
+
+
+SLUG_MAX = 80
+_UNSAFE = re.compile(r"[^A-Za-z0-9_]+")
+
+
+def slug(description: str) -> str:
+    """The description as the safe part of a file name: ASCII letters, digits and ``_`` only (so no
+    path separator, no ``..``, nothing a shell or sqlx reads differently), at most SLUG_MAX bytes.
+    A description that had to change keeps it deterministic and distinct: its cut form ends in
+    ``_`` and 8 hex digits of the SHA-256 of the description. ``account tables`` stays ``account_tables``."""
+    plain = description.replace(" ", "_")
+    safe = _UNSAFE.sub("_", plain).strip("_")
+    if safe == plain and len(safe) <= SLUG_MAX:
+        return safe
+    digest = hashlib.sha256(description.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{safe[: SLUG_MAX - 9].rstrip('_')}_{digest}".lstrip("_")
 
 
 def load_kept(folder: Path) -> tuple[Snapshot | None, Rules]:
@@ -66,6 +84,7 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         undefined=jinja2.StrictUndefined,
+        auto_reload=False,  # templates do not change while a process runs: no stat() per statement
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
@@ -202,9 +221,20 @@ def group_initial(operations: list[ops.Op], schema: Schema) -> list[tuple[str, l
     return groups
 
 
-def external_of(operations: list[ops.Op], schema: Schema) -> tuple[ExternalReference, ...]:
+def external_refs(schema: Schema) -> dict[str, tuple[ExternalReference, ...]]:
+    """Each table's references to models outside the schema, by table name (build it once per schema)."""
+    return {t.name: t.external for t in schema.tables if t.external}
+
+
+def external_of(operations: list[ops.Op], schema: Schema,
+                refs: dict[str, tuple[ExternalReference, ...]] | None = None) -> tuple[ExternalReference, ...]:
+    """The external references of the tables and columns ``operations`` create, in table order. Costs
+    the size of ``operations`` when ``refs`` (``external_refs(schema)``) is given, so calling it per
+    file stays linear in the schema."""
+    refs = external_refs(schema) if refs is None else refs
     created = {op.table.name for op in operations if isinstance(op, ops.CreateTable)}
     added = {(op.table, op.column.name) for op in operations if isinstance(op, ops.AddColumn)}
     return tuple(
-        ref for t in schema.tables for ref in t.external if t.name in created or (ref.table, ref.column) in added
+        ref for name in sorted(created | {t for t, _ in added}) for ref in refs.get(name, ())
+        if name in created or (ref.table, ref.column) in added
     )

@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
+from dataclasses import replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -155,11 +157,194 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _json_path(parts: Any) -> str:
+def json_path(parts: Any) -> str:
+    """``$.models["sale.order"].fields.name``: where in a snapshot something is (for messages)."""
     out = "$"
     for p in parts:
-        out += f"[{p}]" if isinstance(p, int) else f".{p}" if str(p).isidentifier() else f"[{json.dumps(p)}]"
+        if isinstance(p, int):
+            out += f"[{p}]"
+        else:
+            text = _clip(str(p))
+            out += f".{text}" if text.isidentifier() else f"[{json.dumps(text)}]"
     return out
+
+
+_json_path = json_path
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    """Text for a one-line message: at most ``limit`` characters, no line breaks."""
+    text = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" if ord(ch) < 256 else f"\\u{ord(ch):04x}"
+                   for ch in text[: limit + 1])
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+# ---------------------------------------------------------------------------------------------
+# strict JSON: what json.loads lets through but a snapshot must not hold
+
+MAX_DEPTH = 12  # the deepest a valid snapshot goes is 6 ($.models[m].fields[f].selection[i][0])
+MAX_INTEGER_DIGITS = 18  # integers in a snapshot are small (format, size); also below int4300 limit
+_SUSPECT_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})|[\x00\ud800-\udfff]")
+_BAD_CHAR = re.compile(r"[\x00\ud800-\udfff]")
+_EMPTY_PAIR = re.compile(r"\[\]|\{\}")
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+class _Odd:
+    """A value json.loads produced that a snapshot must not hold; the walk names its path."""
+
+    def __init__(self, problem: str):
+        self.problem = problem
+
+
+class _Object(dict):
+    duplicate: str | None = None
+
+
+class _Strict:
+    """json.loads hooks that mark (instead of silently resolving) duplicate keys, huge integers,
+    non-integer numbers and NaN/Infinity, so that ``_walk`` can report each with its JSON path."""
+
+    def __init__(self) -> None:
+        self.odd = False
+
+    def pairs(self, pairs: list[tuple[str, Any]]) -> dict:
+        obj = _Object(pairs)
+        if len(obj) != len(pairs):
+            seen: set[str] = set()
+            for key, _ in pairs:
+                if key in seen:
+                    obj.duplicate = key
+                    break
+                seen.add(key)
+            self.odd = True
+        return obj
+
+    def integer(self, text: str) -> Any:
+        digits = len(text.lstrip("-"))
+        if digits > MAX_INTEGER_DIGITS:
+            self.odd = True
+            return _Odd(f"an integer of {digits} digits; integers in a snapshot are small")
+        return int(text)
+
+    def number(self, text: str) -> Any:
+        self.odd = True
+        return _Odd(f"{_clip(text, 30)} is not an integer; numbers in a snapshot are integers, written without "
+                    "a fraction or exponent")
+
+    def constant(self, text: str) -> Any:
+        self.odd = True
+        return _Odd(f"{text} is not JSON")
+
+
+def _too_deep(text: str) -> bool:
+    """True when the JSON text nests deeper than MAX_DEPTH (regex passes, no Python loop per byte)."""
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    for _ in range(MAX_DEPTH):
+        if not brackets:
+            return False
+        brackets, n = _EMPTY_PAIR.subn("", brackets)
+        if not n:
+            return False  # unbalanced: json.loads reports it
+    return bool(brackets)
+
+
+def _deep_path(text: str) -> list[Any]:
+    """The JSON path at which ``text`` first nests deeper than MAX_DEPTH (slow; only on failure)."""
+    stack: list[list[Any]] = []  # [kind, key or index]
+    i, n, pending_key = 0, len(text), None
+    while i < n:
+        ch = text[i]
+        if ch == '"':
+            m = _STRING.match(text, i)
+            end = m.end() if m else n
+            if stack and stack[-1][0] == "{" and stack[-1][1] is None:
+                try:
+                    pending_key = json.loads(text[i:end])
+                except ValueError:
+                    pending_key = "?"
+            i = end
+            continue
+        if ch == ":" and stack and stack[-1][0] == "{":
+            stack[-1][1] = pending_key
+        elif ch == "," and stack:
+            if stack[-1][0] == "[":
+                stack[-1][1] += 1
+            else:
+                stack[-1][1] = None
+        elif ch in "[{":
+            if len(stack) >= MAX_DEPTH:
+                return [entry[1] for entry in stack]
+            stack.append(["[", 0] if ch == "[" else ["{", None])
+        elif ch in "]}" and stack:
+            stack.pop()
+        i += 1
+    return []
+
+
+def _walk(data: Any, check_text: bool) -> tuple[list[Any], str] | None:
+    """The first (JSON path, problem) of the parsed data, depth first, or None. Iterative: no depth limit."""
+    stack: list[tuple[Any, Any, int]] = [(data, None, 0)]  # (value, (parent path, key), depth)
+    while stack:
+        value, where, depth = stack.pop()
+
+        if depth > MAX_DEPTH:
+            return _unlink(where), f"nested deeper than {MAX_DEPTH} levels"
+        if isinstance(value, _Odd):
+            return _unlink(where), value.problem
+        if isinstance(value, str):
+            if check_text and _BAD_CHAR.search(value):
+                return _unlink(where), _bad_text(value)
+        elif isinstance(value, float):
+            return _unlink(where), f"{value!r} is not an integer"
+        elif isinstance(value, dict):
+            if getattr(value, "duplicate", None) is not None:
+                return _unlink(where), f"duplicate key {_clip(value.duplicate)!r} (JSON objects must not repeat a key)"
+            for key in reversed(list(value)):
+                if check_text and _BAD_CHAR.search(key):
+                    return _unlink(where) + [key], _bad_text(key, "key")
+                stack.append((value[key], (where, key), depth + 1))
+        elif isinstance(value, list):
+            for index in range(len(value) - 1, -1, -1):
+                stack.append((value[index], (where, index), depth + 1))
+    return None
+
+
+def _unlink(node: Any) -> list[Any]:
+    out = []
+    while node is not None:
+        node, key = node
+        out.append(key)
+    return out[::-1]
+
+
+def _bad_text(text: str, what: str = "text") -> str:
+    ch = _BAD_CHAR.search(text).group()  # type: ignore[union-attr]
+    if ch == "\x00":
+        return f"{what} contains a NUL character (\\u0000), which PostgreSQL cannot hold"
+    return f"{what} contains a lone surrogate (\\u{ord(ch):04x}), which is not valid Unicode text"
+
+
+def parse(text: str, *, path: str | None = None) -> Any:
+    """Strict JSON: refuse duplicate keys, NUL and lone surrogates, non-integer numbers, NaN, huge
+    integers and absurd nesting, each with its JSON path."""
+    if _too_deep(text):
+        raise SnapshotError(f"nested deeper than {MAX_DEPTH} levels", path=path, where=json_path(_deep_path(text)))
+    hooks = _Strict()
+    try:
+        data = json.loads(text, object_pairs_hook=hooks.pairs, parse_int=hooks.integer, parse_float=hooks.number,
+                          parse_constant=hooks.constant)
+    except json.JSONDecodeError as exc:
+        raise SnapshotError(f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", path=path) from None
+    except RecursionError:  # not reached after _too_deep; kept so no input can give a traceback
+        raise SnapshotError(f"nested deeper than {MAX_DEPTH} levels", path=path) from None
+    suspect = bool(_SUSPECT_ESCAPE.search(text))
+    if hooks.odd or suspect:
+        found = _walk(data, suspect)
+        if found:
+            raise SnapshotError(found[1], path=path, where=json_path(found[0]))
+    return data
 
 
 def validate(data: Any, *, path: str | None = None) -> None:
@@ -169,7 +354,7 @@ def validate(data: Any, *, path: str | None = None) -> None:
     fmt = data.get("format")
     if fmt is None:
         raise SnapshotError("missing key 'format' (is this an fbs-schema snapshot?)", path=path, where="$")
-    if fmt != FORMAT:
+    if fmt != FORMAT or type(fmt) is not int:
         raise SnapshotError(
             f"unsupported snapshot format {fmt!r}; this version of fbs-schema reads format {FORMAT}",
             path=path,
@@ -189,8 +374,10 @@ def validate(data: Any, *, path: str | None = None) -> None:
             message = f"unknown field type {err.instance!r}"
         elif err.validator == "additionalProperties":
             message = f"unexpected key: {err.message.split('(')[-1].rstrip(')')}"
+        elif err.validator == "maxLength":
+            message = f"is too long: {len(err.instance):,} characters, at most {err.validator_value:,}"
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-        raise SnapshotError(message + more, path=path, where=where)
+        raise SnapshotError(_clip(message, 200) + more, path=path, where=where)
     _check_references(data, path)
 
 
@@ -201,7 +388,7 @@ def _check_references(data: dict[str, Any], path: str | None) -> None:
             rel = f.get("relation")
             if rel is not None and rel not in known:
                 raise SnapshotError(
-                    f"field {mname}.{fname} points at model {rel!r}, which is neither in the snapshot's "
+                    f"field {_clip(mname)}.{_clip(fname)} points at model {_clip(rel)!r}, which is neither in the snapshot's "
                     "models nor in its external_models",
                     path=path,
                     where=_json_path(["models", mname, "fields", fname, "relation"]),
@@ -209,12 +396,10 @@ def _check_references(data: dict[str, Any], path: str | None) -> None:
 
 
 def loads(text: str, *, path: str | None = None) -> Snapshot:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SnapshotError(f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", path=path) from None
+    data = parse(text, path=path)
     validate(data, path=path)
-    return from_dict(data)
+    snap = from_dict(data)
+    return replace(snap, source=path) if path else snap
 
 
 def load(path: str | os.PathLike[str]) -> Snapshot:
@@ -223,6 +408,8 @@ def load(path: str | os.PathLike[str]) -> Snapshot:
         text = p.read_text("utf-8")
     except FileNotFoundError:
         raise SnapshotError("file not found", path=str(p)) from None
+    except IsADirectoryError:
+        raise SnapshotError("is a directory, not a snapshot file", path=str(p)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SnapshotError(f"cannot read: {exc}", path=str(p)) from None
     return loads(text, path=str(p))

@@ -24,9 +24,11 @@ Models that share one table (Odoo's ``_table``) make one table with the union of
 from __future__ import annotations
 
 from generator import odoo_sql
-from generator.errors import RenderError, UsageError
+from generator.errors import SnapshotError, UsageError
 from generator.model import Field, Model, Snapshot
-from generator.naming import Namespace, ident, literal, shorten
+from generator.naming import (MAX_COLUMNS, MAX_INDEX_COLUMNS, SYSTEM_COLUMNS, SYSTEM_PREFIX, Namespace, ident,
+                              literal, shorten)
+from generator.snapshot import json_path
 from generator.rules import Rules
 from generator.tables import (
     Check,
@@ -141,11 +143,32 @@ def _where(model: Model, f: Field) -> str:
     return f"{model.name}.{f.name}"
 
 
+class _Path(tuple):
+    """Where a snapshot entry is, as its keys; the JSON path text (``$.models["sale.order"].fields.name``)
+    is built only when a message needs it."""
+
+    def __str__(self) -> str:
+        return json_path(self)
+
+
+def _path(*parts: str) -> _Path:
+    return _Path(parts)
+
+
+def _field_path(model: Model, f: Field, *more: str) -> _Path:
+    return _Path(("models", model.name, "fields", f.name, *more))
+
+
+def _columns(name: str) -> Namespace:
+    return Namespace(f"column of {name}", reserved=SYSTEM_COLUMNS)
+
+
 class _Builder:
     def __init__(self, snapshot: Snapshot, rules: Rules):
         self.snapshot = snapshot
         self.rules = rules
-        self.relations = Namespace("table/index")  # pg_class: tables, indexes (incl. pkey/unique)
+        # pg_class: tables, indexes (incl. pkey/unique)
+        self.relations = Namespace("table/index", reserved_prefix=SYSTEM_PREFIX)
         self.table_of: dict[str, str] = {}
         self.notes: list[str] = []
         self.extensions: set[str] = set()
@@ -154,7 +177,11 @@ class _Builder:
             self.sharing.setdefault(shorten(m.table), []).append(m)
         for table, models in self.sharing.items():
             owner = " and ".join(f"model {m.name}" for m in models)
-            claimed = self.relations.claim(table, owner)
+            path = _path("models", models[0].name, "table")
+            claimed = self.relations.claim(table, owner, path)
+            # the primary keys' indexes first, so that a declared constraint that wants one of their
+            # names is the one reported
+            self.relations.claim(f"{claimed}_pkey", f"primary key of {claimed}", path)
             for m in models:
                 self.table_of[m.name] = claimed
         self.model_tables = {t: ms[0].name for t, ms in self.sharing.items()}
@@ -162,14 +189,24 @@ class _Builder:
 
     # -- helpers ------------------------------------------------------------------------------
     def index(self, table: str, columns: list[IndexColumn], owner: str, *, method: str = "btree",
-              where: str | None = None, name: str | None = None, unique: bool = False) -> Index:
+              where: str | None = None, name: str | None = None, unique: bool = False,
+              path: _Path | None = None) -> Index:
         base = name or f"{table}__{'_'.join(c.name for c in columns[1:])}_index"
-        return Index(self.relations.claim(base, owner), table, tuple(columns), method, where, unique, origin=owner)
+        return Index(self.relations.claim(base, owner, path), table, tuple(columns), method, where, unique,
+                     origin=owner)
 
-    def fk(self, table: str, col: str, target_model: str, on_delete: str, names: Namespace, owner: str) -> ForeignKey:
+    def keys(self, table: str, path: _Path | None) -> tuple[Namespace, str]:
+        """A table's constraint namespace, holding its primary key already (a relation name too)."""
+        cons = Namespace(f"constraint of {table}")
+        owner = f"primary key of {table}"
+        pkey = cons.claim(self.relations.claim(f"{table}_pkey", owner, path), owner, path)
+        return cons, pkey
+
+    def fk(self, table: str, col: str, target_model: str, on_delete: str, names: Namespace, owner: str,
+           path: _Path | None = None) -> ForeignKey:
         sql = ON_DELETE_SQL[on_delete]
         return ForeignKey(
-            name=names.claim(f"{table}_{col}_fkey", owner),
+            name=names.claim(f"{table}_{col}_fkey", owner, path),
             columns=(TENANT, col),
             ref_table=self.table_of[target_model],
             ref_columns=(TENANT, ID),
@@ -193,16 +230,17 @@ class _Builder:
                 a, b = seen[1], f
                 if (column_type(a, self.rules, seen[0].name), a.relation, a.company_dependent) != \
                         (column_type(b, self.rules, m.name), b.relation, b.company_dependent):
-                    raise RenderError(
+                    raise SnapshotError(
                         f"table {table!r} is shared by {seen[0].name} and {m.name}, whose field {f.name!r} "
-                        f"differs ({a.type} vs {b.type})"
+                        f"differs ({a.type} vs {b.type})",
+                        where=_field_path(m, f),
                     )
         return primary, [fields[name] for name in sorted(fields)]
 
     def model_table(self, table: str, models: list[Model]) -> list[Table]:
         model, fields = self.merged(table, models)
-        cols = Namespace(f"column of {table}")
-        cons = Namespace(f"constraint of {table}")
+        cols = _columns(table)
+        cons, pkey = self.keys(table, _path("models", model.name, "table"))
         cols.claim(TENANT, "the tenant rules")
         cols.claim(ID, "the tenant rules")
         columns = [TENANT_COLUMN, ID_COLUMN]
@@ -218,12 +256,14 @@ class _Builder:
             if ctype is None:
                 continue
             where = _where(owner_model, f)
+            path = _field_path(owner_model, f)
             if f.name in (TENANT, ID):
-                raise RenderError(f"{where}: a field named {f.name!r} clashes with the tenant rules' own column")
+                raise SnapshotError(f"{where}: a field named {f.name!r} clashes with the tenant rules' own column",
+                                    where=path)
             if f.company_dependent:
                 per_company.append((owner_model, f))
                 continue
-            col = cols.claim(f.name, f"field {where}")
+            col = cols.claim(f.name, f"field {where}", path)
             column_of[f.name] = col
             rule = self.defaults.get((owner_model.name, f.name))
             backfill = rule.value if rule is not None else None
@@ -232,35 +272,41 @@ class _Builder:
             columns.append(Column(col, ctype, not_null=f.required, comment=f.label or None, origin=where,
                                   backfill=literal(backfill) if backfill is not None else None,
                                   translated=ctype == "jsonb" and f.translate))
-            self.field_keys(table, f, col, where, cons, checks, fks, indexes, external)
+            self.field_keys(table, f, col, where, cons, checks, fks, indexes, external, path)
+        self.check_width(table, len(columns), _path("models", model.name, "fields"))
         types = {c.name: c.type for c in columns}
         by_field = {**column_of, TENANT: TENANT, ID: ID}
-        declared = {c.name: c for m in models for c in m.constraints}
-        for c in (declared[name] for name in sorted(declared)):
+        declared = {c.name: (m, c) for m in models for c in m.constraints}
+        for declaring, c in (declared[name] for name in sorted(declared)):
             owner = f"{model.name} constraint {c.name}"
+            path = _path("models", declaring.name, "constraints", c.name)
             try:
-                tr = odoo_sql.translate(c.definition, {f: types[col] for f, col in by_field.items()})
+                tr = odoo_sql.translate(c.definition, {f: types[col] for f, col in by_field.items()}, by_field)
+                key_columns = 1 + len([x for x in tr.columns if x != TENANT])
+                if tr.kind != "check" and key_columns > MAX_INDEX_COLUMNS:
+                    raise odoo_sql.Untranslatable(f"with tenant_id in front it has {key_columns} columns; "
+                                                  f"PostgreSQL indexes hold at most {MAX_INDEX_COLUMNS}")
             except odoo_sql.Untranslatable as exc:
-                self.notes.append(f"{model.name}: SQL constraint {c.name} ({c.definition!r}) not carried over: {exc}")
+                self.notes.append(f"{model.name}: SQL constraint {c.name} ({c.definition!r}) not carried over: {exc} "
+                                  f"({path})")
                 continue
             if tr.kind == "unique":
                 ucols = (TENANT,) + tuple(by_field[x] for x in tr.columns if x != TENANT)
-                uniques.append(Unique(self.relations.claim(c.name, owner), ucols, owner))
+                uniques.append(Unique(cons.claim(self.relations.claim(c.name, owner, path), owner, path), ucols, owner))
             elif tr.kind == "index":
                 icols = [IndexColumn(TENANT)] + [IndexColumn(by_field[x], d) for x, d in zip(tr.columns, tr.descending)
                                                  if x != TENANT]
-                where = self.requote(tr.expression, by_field) if tr.expression else None
-                indexes[("declared", c.name)] = self.index(table, icols, owner, where=where, name=c.name,
-                                                           unique=tr.unique)
+                indexes[("declared", c.name)] = self.index(table, icols, owner, where=tr.expression, name=c.name,
+                                                           unique=tr.unique, path=path)
             else:
-                checks.append(Check(cons.claim(c.name, owner), self.requote(tr.expression or "", by_field), None, owner))
+                checks.append(Check(cons.claim(c.name, owner, path), tr.expression or "", None, owner))
         self.apply_rules(model, table, column_of, types, checks, indexes, cons)
         names = ", ".join(m.name for m in sorted(models, key=lambda m: m.name))
         main = Table(
             name=table,
             columns=tuple(columns),
             primary_key=(TENANT, ID),
-            primary_key_name=self.relations.claim(f"{table}_pkey", f"primary key of {table}"),
+            primary_key_name=pkey,
             checks=tuple(checks),
             uniques=tuple(uniques),
             foreign_keys=tuple(fks),
@@ -277,39 +323,41 @@ class _Builder:
         return out
 
     def field_keys(self, table: str, f: Field, col: str, where: str, cons: Namespace, checks: list[Check],
-                   fks: list[ForeignKey], indexes: dict[tuple, Index], external: list[ExternalReference]) -> None:
+                   fks: list[ForeignKey], indexes: dict[tuple, Index], external: list[ExternalReference],
+                   path: _Path | None = None) -> None:
         """The foreign key, selection CHECK and indexes that a field's column brings."""
         lead = [IndexColumn(TENANT), IndexColumn(col)]
         if f.type == "many2one":
             if f.relation in self.table_of:
-                fks.append(self.fk(table, col, f.relation, f.on_delete or "set null", cons, where))
-                indexes[(TENANT, col)] = self.index(table, lead, where)
+                fks.append(self.fk(table, col, f.relation, f.on_delete or "set null", cons, where, path))
+                indexes[(TENANT, col)] = self.index(table, lead, where, path=path)
             else:
                 external.append(ExternalReference(table, col, f.relation or "", where))
         if f.type == "selection" and f.selection:
             values = tuple(s.value for s in f.selection)
             expr = f"{ident(col)} IN ({', '.join(literal(v) for v in values)})"
-            checks.append(Check(cons.claim(f"{table}_{col}_check", where), expr, values, where))
+            checks.append(Check(cons.claim(f"{table}_{col}_check", where, path), expr, values, where))
         if f.index and (TENANT, col) not in indexes:
             if f.index == "trigram":
-                indexes[(TENANT, col)] = self.trigram(table, f, col, where)
+                indexes[(TENANT, col)] = self.trigram(table, f, col, where, path)
             else:
                 cond = f"{ident(col)} IS NOT NULL" if f.index == "btree_not_null" else None
-                indexes[(TENANT, col)] = self.index(table, lead, where, where=cond)
+                indexes[(TENANT, col)] = self.index(table, lead, where, where=cond, path=path)
 
     @staticmethod
-    def requote(expression: str, by_field: dict[str, str]) -> str:
-        for fname, col in by_field.items():  # fields renamed by shortening: re-quote
-            if fname != col:
-                expression = expression.replace(ident(fname), ident(col))
-        return expression
+    def check_width(table: str, columns: int, path: _Path) -> None:
+        if columns > MAX_COLUMNS:
+            raise SnapshotError(f"table {table!r} would have {columns} columns (with the tenant rules' own); "
+                                f"PostgreSQL allows at most {MAX_COLUMNS}", where=path)
 
     def company_table(self, table: str, model: Model, fields: list[tuple[Model, Field]]) -> Table:
         """Rule 9: the per-company values of a model's company-dependent fields."""
-        name = self.relations.claim(f"{table}{COMPANY_TABLE_SUFFIX}", f"company-dependent fields of {model.name}")
+        tpath = _path("models", model.name, "table")
+        name = self.relations.claim(f"{table}{COMPANY_TABLE_SUFFIX}", f"company-dependent fields of {model.name}",
+                                    tpath)
         owner = f"{model.name} (company-dependent fields)"
-        cols = Namespace(f"column of {name}")
-        cons = Namespace(f"constraint of {name}")
+        cols = _columns(name)
+        cons, pkey = self.keys(name, tpath)
         for c in (TENANT, RES_ID, COMPANY_ID):
             cols.claim(c, "the tenant rules")
         columns = [
@@ -321,24 +369,27 @@ class _Builder:
         fks: list[ForeignKey] = []
         indexes: dict[tuple, Index] = {}
         external: list[ExternalReference] = []
-        fks.append(ForeignKey(cons.claim(f"{name}_{RES_ID}_fkey", owner), (TENANT, RES_ID), table, (TENANT, ID),
+        fks.append(ForeignKey(cons.claim(f"{name}_{RES_ID}_fkey", owner, tpath), (TENANT, RES_ID), table, (TENANT, ID),
                               "CASCADE", origin=owner))
         if COMPANY_MODEL in self.table_of:
-            fks.append(self.fk(name, COMPANY_ID, COMPANY_MODEL, "cascade", cons, owner))
+            fks.append(self.fk(name, COMPANY_ID, COMPANY_MODEL, "cascade", cons, owner, tpath))
         else:
             external.append(ExternalReference(name, COMPANY_ID, COMPANY_MODEL, owner))
-        indexes[(TENANT, COMPANY_ID)] = self.index(name, [IndexColumn(TENANT), IndexColumn(COMPANY_ID)], owner)
+        indexes[(TENANT, COMPANY_ID)] = self.index(name, [IndexColumn(TENANT), IndexColumn(COMPANY_ID)], owner,
+                                                   path=tpath)
         for owner_model, f in fields:
             where = _where(owner_model, f)
-            col = cols.claim(f.name, f"field {where}")
+            path = _field_path(owner_model, f)
+            col = cols.claim(f.name, f"field {where}", path)
             columns.append(Column(col, column_type(f, self.rules, owner_model.name) or "", comment=f.label or None,
                                   origin=where))
-            self.field_keys(name, f, col, where, cons, checks, fks, indexes, external)
+            self.field_keys(name, f, col, where, cons, checks, fks, indexes, external, path)
+        self.check_width(name, len(columns), _path("models", model.name, "fields"))
         return Table(
             name=name,
             columns=tuple(columns),
             primary_key=(TENANT, RES_ID, COMPANY_ID),
-            primary_key_name=self.relations.claim(f"{name}_pkey", f"primary key of {name}"),
+            primary_key_name=pkey,
             checks=tuple(checks),
             foreign_keys=tuple(fks),
             indexes=tuple(sorted(indexes.values(), key=lambda i: i.name)),
@@ -349,13 +400,14 @@ class _Builder:
             external=tuple(external),
         )
 
-    def trigram(self, table: str, f: Field, col: str, owner: str) -> Index:
+    def trigram(self, table: str, f: Field, col: str, owner: str, path: _Path | None = None) -> Index:
         ctype = column_type(f, self.rules) or ""
         if ctype not in ("character varying", "text") and not ctype.startswith("character varying("):
-            raise UsageError(f"{owner}: a trigram index needs a text column, not {ctype}")
+            message = f"{owner}: a trigram index needs a text column, not {ctype}"
+            raise SnapshotError(message, where=_Path((*path, "index"))) if path else UsageError(message)
         self.extensions.update(("pg_trgm", "btree_gin"))
         return self.index(table, [IndexColumn(TENANT), IndexColumn(col, opclass="gin_trgm_ops")], owner,
-                          method="gin", name=f"{table}__{col}_trgm_index")
+                          method="gin", name=f"{table}__{col}_trgm_index", path=path)
 
     def apply_rules(self, model, table, column_of, types, checks, indexes, cons) -> None:
         fields = {f.name: f for m in self.sharing[table] for f in m.fields}
@@ -438,20 +490,21 @@ class _Builder:
         return a, b
 
     def relation_table(self, table: str, model: Model, f: Field, where: str) -> Table:
-        name = self.relations.claim(table, f"many2many {where}")
-        cols = Namespace(f"column of {name}")
-        cons = Namespace(f"constraint of {name}")
+        path = _field_path(model, f)
+        name = self.relations.claim(table, f"many2many {where}", _field_path(model, f, "relation_table"))
+        cols = _columns(name)
+        cons, pkey = self.keys(name, path)
         cols.claim(TENANT, "the tenant rules")
         (c1, first), (c2, second) = self.ends(model, f)
-        c1, c2 = cols.claim(c1, f"{where} column"), cols.claim(c2, f"{where} column")
+        c1, c2 = cols.claim(c1, f"{where} first column", path), cols.claim(c2, f"{where} second column", path)
         fks, external = [], []
         for col, target in ((c1, first), (c2, second)):
             if target in self.table_of:
-                fks.append(self.fk(name, col, target, "cascade", cons, where))
+                fks.append(self.fk(name, col, target, "cascade", cons, where, path))
             else:
                 external.append(ExternalReference(name, col, target, where))
         reverse = self.index(name, [IndexColumn(TENANT), IndexColumn(c2), IndexColumn(c1)], where,
-                             name=f"{name}_{c2}_{c1}_idx")
+                             name=f"{name}_{c2}_{c1}_idx", path=path)
         return Table(
             name=name,
             columns=(
@@ -460,7 +513,7 @@ class _Builder:
                 Column(c2, "uuid", not_null=True, comment=second, origin=where),
             ),
             primary_key=(TENANT, c1, c2),
-            primary_key_name=self.relations.claim(f"{name}_pkey", f"primary key of {name}"),
+            primary_key_name=pkey,
             foreign_keys=tuple(fks),
             indexes=(reverse,),
             policy=self.policy(),
@@ -474,9 +527,10 @@ class _Builder:
         """A relation table that many2many fields use with different column pairs: every column
         (nullable unless every pair has it), an id key, a UNIQUE and a foreign key per column."""
         wheres = ", ".join(_where(m, f) for m, f in users)
-        name = self.relations.claim(table, f"many2many {wheres}")
-        cols = Namespace(f"column of {name}")
-        cons = Namespace(f"constraint of {name}")
+        first_path = _field_path(*users[0])
+        name = self.relations.claim(table, f"many2many {wheres}", _field_path(*users[0], "relation_table"))
+        cols = _columns(name)
+        cons, pkey = self.keys(name, first_path)
         cols.claim(TENANT, "the tenant rules")
         cols.claim(ID, "the tenant rules")
         target_of: dict[str, tuple[str, str]] = {}
@@ -485,32 +539,33 @@ class _Builder:
             for col, target in self.ends(m, f):
                 seen = target_of.setdefault(col, (target, _where(m, f)))
                 if seen[0] != target:
-                    raise RenderError(f"relation table {table!r}: column {col!r} points at {seen[0]} for {seen[1]} "
-                                      f"but at {target} for {_where(m, f)}")
+                    raise SnapshotError(f"relation table {table!r}: column {col!r} points at {seen[0]} for {seen[1]} "
+                                        f"but at {target} for {_where(m, f)}", where=_field_path(m, f))
         everywhere = set.intersection(*({a[0], b[0]} for a, b in pairs))
         columns = [TENANT_COLUMN, ID_COLUMN]
         fks, external, indexes = [], [], []
         for col in sorted(target_of):
             target, where = target_of[col]
-            claimed = cols.claim(col, f"{where} column")
+            claimed = cols.claim(col, f"{where} column", first_path)
             columns.append(Column(claimed, "uuid", not_null=col in everywhere, comment=target, origin=where))
             if target in self.table_of:
-                fks.append(self.fk(name, claimed, target, "cascade", cons, where))
+                fks.append(self.fk(name, claimed, target, "cascade", cons, where, first_path))
             else:
                 external.append(ExternalReference(name, claimed, target, where))
-            indexes.append(self.index(name, [IndexColumn(TENANT), IndexColumn(claimed)], where))
-        uniques = tuple(
-            Unique(self.relations.claim(f"{name}_{a[0]}_{b[0]}_key", f"many2many pair {a[0]}, {b[0]} of {name}"),
-                   (TENANT, shorten(a[0]), shorten(b[0])), wheres)
-            for a, b in pairs
-        )
+            indexes.append(self.index(name, [IndexColumn(TENANT), IndexColumn(claimed)], where, path=first_path))
+        self.check_width(name, len(columns), first_path)
+        uniques = []
+        for a, b in pairs:
+            owner = f"many2many pair {a[0]}, {b[0]} of {name}"
+            key = cons.claim(self.relations.claim(f"{name}_{a[0]}_{b[0]}_key", owner, first_path), owner, first_path)
+            uniques.append(Unique(key, (TENANT, shorten(a[0]), shorten(b[0])), wheres))
         model, f = users[0]
         return Table(
             name=name,
             columns=tuple(columns),
             primary_key=(TENANT, ID),
-            primary_key_name=self.relations.claim(f"{name}_pkey", f"primary key of {name}"),
-            uniques=uniques,
+            primary_key_name=pkey,
+            uniques=tuple(uniques),
             foreign_keys=tuple(fks),
             indexes=tuple(sorted(indexes, key=lambda i: i.name)),
             policy=self.policy(),
@@ -522,6 +577,15 @@ class _Builder:
 
 
 def build(snapshot: Snapshot, rules: Rules = Rules()) -> Schema:
+    """The physical schema. What PostgreSQL would refuse is refused here, as a SnapshotError naming the
+    snapshot file (when it came from one) and the JSON path of the entry at fault."""
+    try:
+        return _build(snapshot, rules)
+    except SnapshotError as exc:
+        raise exc.in_file(snapshot.source) from None
+
+
+def _build(snapshot: Snapshot, rules: Rules) -> Schema:
     b = _Builder(snapshot, rules)
     for rule in (*rules.indexes, *rules.checks):
         if rule.model not in b.table_of:

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from generator import api, snapshot, tenant
-from generator.errors import RenderError
+from generator.errors import RenderError, SnapshotError
 from generator.model import Field, Model, SelectionValue, Snapshot
 from tests.support.fidelity import compare
 from tests.support.migrations import generate, psql_apply, sql_files
@@ -98,13 +98,14 @@ def test_hostile_names_and_texts_are_quoted_and_apply(db, tmp_path):
             conn.execute("""INSERT INTO "weird""; DROP TABLE x; --" (tenant_id, "semi;colon") VALUES (gen_random_uuid(), 'nope')""")
 
 
-@pytest.mark.parametrize("bad, message", [
-    (lambda s: replace(s, models=(replace(s.models[0], fields=(Field("tenant_id", "char", "x"),)),)), "clashes with the tenant rules"),
-    (lambda s: replace(s, models=(replace(s.models[0], table="a\x00b"),)), "NUL"),
+@pytest.mark.parametrize("bad, error, message", [
+    (lambda s: replace(s, models=(replace(s.models[0], fields=(Field("tenant_id", "char", "x"),)),)), SnapshotError,
+     r'\$\.models\["a\.b"\]\.fields\.tenant_id: .*clashes with the tenant rules'),
+    (lambda s: replace(s, models=(replace(s.models[0], table="a\x00b"),)), RenderError, "NUL"),
 ])
-def test_render_refuses_what_it_cannot_hold(bad, message):
+def test_render_refuses_what_it_cannot_hold(bad, error, message):
     snap = Snapshot("17.0", ("m",), (Model("a.b", "a_b", "A", "m"),))
-    with pytest.raises(RenderError, match=message):
+    with pytest.raises(error, match=message):
         tenant.build(bad(snap))
 
 
