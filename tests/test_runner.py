@@ -278,18 +278,25 @@ def test_a_migration_that_hits_lock_timeout_is_retried(db, tmp_path):
     write(folder, "1_table.sql", "CREATE TABLE busy (id int);\n")
     write(folder, "2_alter.sql", "ALTER TABLE busy ADD COLUMN note text;\n")
     assert run("migrate", "--target-version", "1", dsn=db, folder=folder).returncode == 0
+    code, out, stderr = migrate_while_locked(db, folder, "busy", "--lock-timeout", "300ms")
+    assert code == 0, stderr
+    assert "lock timeout (300ms), retry 1/50" in stderr and "applied 2 alter" in out
+
+
+def migrate_while_locked(db: str, folder: Path, table: str, *args: str) -> tuple[int, str, str]:
+    """Run migrate while another session holds an ACCESS EXCLUSIVE lock on ``table``, and release it
+    only once the runner says it hit the lock timeout and will retry: no timer that a slow start on
+    a busy machine could beat. (returncode, stdout, stderr)"""
     holder = psycopg.connect(db)
-    holder.execute("LOCK TABLE busy IN ACCESS EXCLUSIVE MODE")
-    # release the lock only once the runner has said it hit the timeout and will retry: no timer
-    # that a slow start on a busy machine could beat
-    proc = subprocess.Popen([sys.executable, "-m", "generator", "migrate", "--lock-timeout", "300ms", "--retries",
-                             "50", "--database-url", db, "--migrations", str(folder)],
+    holder.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+    proc = subprocess.Popen([sys.executable, "-m", "generator", "migrate", *args, "--retries", "50",
+                             "--database-url", db, "--migrations", str(folder)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
     seen = []
     try:
         for line in proc.stderr:
             seen.append(line)
-            if "lock timeout (300ms), retry 1/50" in line:
+            if "retry 1/50" in line:
                 break
         holder.rollback()
         out, err = proc.communicate(timeout=120)
@@ -297,9 +304,7 @@ def test_a_migration_that_hits_lock_timeout_is_retried(db, tmp_path):
         holder.close()
         if proc.poll() is None:
             proc.kill()
-    stderr = "".join(seen) + err
-    assert proc.returncode == 0, stderr
-    assert "lock timeout (300ms), retry 1/50" in stderr and "applied 2 alter" in out
+    return proc.returncode, out, "".join(seen) + err
 
 
 def test_status_json(db, small):
@@ -328,23 +333,6 @@ def test_a_generated_files_own_lock_timeout_wins_and_the_retry_says_so(db, tmp_p
     rules.write_text('[migration]\nlock_timeout = "200ms"\n\n[[check]]\nmodel = "uom.uom"\nfield = "factor"\nmin = 0\n',
                      "utf-8")
     generate(uom, folder, rules_path=str(rules))  # versions after the newest
-    holder = psycopg.connect(db)
-    holder.execute("LOCK TABLE uom_uom IN ACCESS EXCLUSIVE MODE")
-    proc = subprocess.Popen([sys.executable, "-m", "generator", "migrate", "--lock-timeout", "30s", "--retries", "50",
-                             "--database-url", db, "--migrations", str(folder)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
-    seen = []
-    try:
-        for line in proc.stderr:
-            seen.append(line)
-            if "retry 1/50" in line:
-                break
-        holder.rollback()
-        out, err = proc.communicate(timeout=120)
-    finally:
-        holder.close()
-        if proc.poll() is None:
-            proc.kill()
-    stderr = "".join(seen) + err
-    assert proc.returncode == 0, stderr
+    code, _, stderr = migrate_while_locked(db, folder, "uom_uom", "--lock-timeout", "30s")
+    assert code == 0, stderr
     assert "lock timeout (200ms, set by the file), retry 1/50" in stderr
