@@ -26,11 +26,14 @@ generate: install
 test: install
 	$(BIN)/pytest -q
 
-## fuzz: the hostile-snapshot property test, long and random (make test runs it short and derandomized)
+## fuzz: the hostile-snapshot and mutation-sequence property tests, long and random (make test runs them short and derandomized)
 FUZZ_EXAMPLES ?= 5000
+MUTATION_EXAMPLES ?= 400
 fuzz: install
 	FBS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FBS_FUZZ_RANDOM=1 $(BIN)/pytest -q tests/test_hostile.py \
 	  -k property --hypothesis-show-statistics
+	FBS_MUTATION_EXAMPLES=$(MUTATION_EXAMPLES) FBS_FUZZ_RANDOM=1 $(BIN)/pytest -q tests/test_diff.py \
+	  -k mutation_sequences --hypothesis-show-statistics
 
 ## lint: semantic checks + generate --check (against the bundled snapshot) + sqlfluff + squawk over migrations/
 lint: install

@@ -3,6 +3,8 @@ PostgreSQL, including >= 200 hypothesis-generated mutation sequences of the bund
 
 from __future__ import annotations
 
+import os
+
 import subprocess
 import sys
 from dataclasses import replace
@@ -350,7 +352,9 @@ def fresh_build_of_changed_tables(conn, full_a: dict, a: Snapshot, b: Snapshot) 
     return expected
 
 
-@settings(max_examples=200, deadline=None, derandomize=True,
+# 60 fixed examples in `make test` (about 40 s); `make fuzz` runs FBS_MUTATION_EXAMPLES (default 400) random ones
+@settings(max_examples=int(os.environ.get("FBS_MUTATION_EXAMPLES", "60")), deadline=None,
+          derandomize=not os.environ.get("FBS_FUZZ_RANDOM"),
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=st.data())
 def test_mutation_sequences_equal_a_fresh_build_and_revert(mutation_db, bundled, data):
