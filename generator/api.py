@@ -58,7 +58,7 @@ class Source:
         if self.snapshot_path:
             return f"snapshot {self.snapshot_path}"
         if self.dsn:
-            from generator.capture.database import redact
+            from generator.dsn import redact
 
             return f"the Odoo database ({redact(self.dsn)})"
         if self.odoo:
@@ -478,6 +478,7 @@ def compare_odoo(dsn: str, *, snapshot_path: str | None = None, migrations_dir: 
     from generator import render, rules, tenant
     from generator import snapshot as snapshots
     from generator.capture import catalog, database, odoo_catalog
+    from generator.dsn import redact
 
     if snapshot_path and migrations_dir is not None:
         raise UsageError("give --snapshot or --migrations, not both")
@@ -490,7 +491,7 @@ def compare_odoo(dsn: str, *, snapshot_path: str | None = None, migrations_dir: 
         snap, current_rules = render.load_kept(folder)
         if snap is None:
             raise SnapshotError(f"{folder} holds no {KEPT_SNAPSHOT}: generate migrations first, or give --snapshot")
-    progress.step(f"reading model metadata and tables from the Odoo database ({database.redact(dsn)})")
+    progress.step(f"reading model metadata and tables from the Odoo database ({redact(dsn)})")
     metadata = database.fetch(dsn)
     tables = odoo_catalog.read(dsn)
     cat = catalog.from_metadata(metadata)

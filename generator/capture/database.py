@@ -18,6 +18,7 @@ from psycopg.rows import dict_row
 
 from generator.capture import profiles
 from generator.capture.records import OdooMetadata, build_metadata, odoo_series
+from generator.dsn import redact
 from generator.errors import CaptureError, one_line
 
 TABLES = (
@@ -31,16 +32,6 @@ TABLES = (
 
 def _query(name: str) -> str:
     return resources.files("generator.capture").joinpath(f"sql/{name}.sql").read_text("utf-8")
-
-
-def redact(dsn: str) -> str:
-    """A DSN safe to print: the password is never shown."""
-    try:
-        info = psycopg.conninfo.conninfo_to_dict(dsn)
-    except psycopg.ProgrammingError:
-        return "<unparsable DSN>"
-    info.pop("password", None)
-    return " ".join(f"{k}={v}" for k, v in sorted(info.items()) if v is not None) or "<default connection>"
 
 
 def fetch(dsn: str, *, lang: str = "en_US", company_dependent: tuple[tuple[str, str], ...] = ()) -> OdooMetadata:

@@ -11,7 +11,7 @@ from importlib import resources
 import psycopg
 from psycopg.rows import dict_row
 
-from generator.capture.database import redact
+from generator.dsn import redact
 from generator.errors import CaptureError, one_line
 
 # pg_constraint.confdeltype -> the ON DELETE words

@@ -79,7 +79,7 @@ def connect(url: str | None) -> psycopg.Connection:
     try:
         conn = psycopg.connect(dsn, autocommit=True, application_name="fbs-schema", connect_timeout=15)
     except psycopg.Error as exc:
-        from generator.capture.database import redact
+        from generator.dsn import redact
 
         raise MigrationError(f"cannot connect to {redact(dsn)}: {one_line(exc)}") from None
     try:  # a backend whose client died stops at once instead of finishing a long statement (PG 14+)
