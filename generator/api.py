@@ -148,16 +148,14 @@ class GenerateResult:
 
 
 def existing_migrations(folder: Path) -> list[tuple[int, Path]]:
-    """(version, path) of every file in sqlx's layout in ``folder``, in order; nothing else."""
-    from generator.runner.files import split_name
+    """(version, path) of every migration file in ``folder``, in order, read by the runner's one
+    resolver: a misnamed .sql file or a version used twice is an error here too, never skipped."""
+    from generator.runner import files as mfiles
 
-    out = []
-    if folder.is_dir():
-        for p in folder.iterdir():
-            parsed = split_name(p.name)
-            if parsed:
-                out.append((parsed[0], p))
-    return sorted(out)
+    if not folder.is_dir():
+        return []
+    found = mfiles.resolve(folder)
+    return sorted([(m.version, m.path) for m in found.up] + [(v, d.path) for v, d in found.down.items()])
 
 
 def _previous_state(folder: Path, new: Snapshot) -> tuple[Snapshot, Rules]:

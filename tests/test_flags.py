@@ -298,3 +298,10 @@ def test_status_ignore_missing_and_no_lock_options_where_no_lock_is_taken(tmp_pa
     for command in ("status", "verify"):
         result = CliRunner().invoke(cli, [command, "--wait-for-lock", "1"])
         assert result.exit_code == 2 and "No such option '--wait-for-lock'" in result.output
+
+
+def test_generate_refuses_a_misnamed_migration_file_instead_of_skipping_it(tmp_path):
+    folder, _ = _committed(tmp_path)
+    (folder / "v2_fix.sql").write_text("SELECT 1;\n", "utf-8")  # not <integer>_<description>
+    result = run("generate", "--migrations", str(folder), "-q")
+    assert result.exit_code == 7 and "version 'v2' is not an integer (sqlx would refuse the whole folder)" in result.output
