@@ -88,29 +88,6 @@ def main(reference: str) -> None:
         else:
             (out / (NAMES[model] + ".gz")).write_bytes(gzip.compress(text.encode("utf-8"), mtime=0))
         print(f"{out / NAMES[model]}: {len(trimmed)} records", file=sys.stderr)
-    model_tables(src, version)
-
-
-def model_tables(reference: Path, version: str) -> None:
-    """Each model's real table and kind, as Odoo's running registry and catalog say (the facts the
-    classification in generator/capture/catalog.py is tested against): model -> [table, kind,
-    the module that created it]."""
-    registry = json.loads((reference / "model_tables.json").read_text("utf-8"))
-    tables = {t["table"] for t in json.loads((reference / "pg_catalog.json").read_text("utf-8"))["tables"]}
-    out = {}
-    for m in registry:
-        if m["abstract"]:
-            kind = "abstract"
-        elif m["transient"]:
-            kind = "transient"
-        elif not m["auto"]:
-            kind = "manual" if m["table"] in tables else "view"
-        else:
-            kind = "table"
-        out[m["model"]] = [m["table"], kind, m["original_module"]]
-    text = json.dumps(out, sort_keys=True, indent=0, ensure_ascii=False) + "\n"
-    (folder(version) / "model_tables.json").write_text(text, "utf-8")
-    print(f"{folder(version) / 'model_tables.json'}: {len(out)} models", file=sys.stderr)
 
 
 def odoo_columns(reference: Path) -> None:
