@@ -27,6 +27,8 @@ from generator import odoo_sql
 from generator.errors import RenderError, UsageError
 from generator.model import Field, Model, Snapshot
 from generator.naming import Namespace, ident, literal, shorten
+from generator.placement import DEFAULT as DEFAULT_PLACEMENT
+from generator.placement import Placement
 from generator.rules import Rules
 from generator.tables import (
     Check,
@@ -142,16 +144,17 @@ def _where(model: Model, f: Field) -> str:
 
 
 class _Builder:
-    def __init__(self, snapshot: Snapshot, rules: Rules):
+    def __init__(self, snapshot: Snapshot, rules: Rules, placement: Placement = DEFAULT_PLACEMENT):
         self.snapshot = snapshot
         self.rules = rules
+        self.placement = placement
         self.relations = Namespace("table/index")  # pg_class: tables, indexes (incl. pkey/unique)
         self.table_of: dict[str, str] = {}
         self.notes: list[str] = []
         self.extensions: set[str] = set()
         self.sharing: dict[str, list[Model]] = {}  # table -> the models stored in it
         for m in snapshot.models:
-            self.sharing.setdefault(shorten(m.table), []).append(m)
+            self.sharing.setdefault(shorten(placement.table(m.table)), []).append(m)
         for table, models in self.sharing.items():
             owner = " and ".join(f"model {m.name}" for m in models)
             claimed = self.relations.claim(table, owner)
@@ -245,12 +248,13 @@ class _Builder:
                 continue
             if tr.kind == "unique":
                 ucols = (TENANT,) + tuple(by_field[x] for x in tr.columns if x != TENANT)
-                uniques.append(Unique(self.relations.claim(c.name, owner), ucols, owner))
+                uniques.append(Unique(self.relations.claim(self.placement.table(c.name), owner), ucols, owner))
             elif tr.kind == "index":
                 icols = [IndexColumn(TENANT)] + [IndexColumn(by_field[x], d) for x, d in zip(tr.columns, tr.descending)
                                                  if x != TENANT]
                 where = self.requote(tr.expression, by_field) if tr.expression else None
-                indexes[("declared", c.name)] = self.index(table, icols, owner, where=where, name=c.name,
+                indexes[("declared", c.name)] = self.index(table, icols, owner, where=where,
+                                                           name=self.placement.table(c.name),
                                                            unique=tr.unique)
             else:
                 checks.append(Check(cons.claim(c.name, owner), self.requote(tr.expression or "", by_field), None, owner))
@@ -413,7 +417,7 @@ class _Builder:
             for f in model.fields:
                 if f.type != "many2many":
                     continue
-                name = shorten(f.relation_table or "")
+                name = shorten(self.placement.table(f.relation_table or ""))
                 if name in self.model_tables:
                     self.notes.append(f"{_where(model, f)}: many2many stored in the table of model "
                                       f"{self.model_tables[name]}; no separate relation table")
@@ -521,8 +525,10 @@ class _Builder:
         )
 
 
-def build(snapshot: Snapshot, rules: Rules = Rules()) -> Schema:
-    b = _Builder(snapshot, rules)
+def build(snapshot: Snapshot, rules: Rules = Rules(), placement: Placement = DEFAULT_PLACEMENT) -> Schema:
+    """``placement``: its prefix goes in front of every table name (and the relation-namespace
+    names Odoo declares); its schema is the runner's business, not the SQL's."""
+    b = _Builder(snapshot, rules, placement)
     for rule in (*rules.indexes, *rules.checks):
         if rule.model not in b.table_of:
             raise UsageError(f"{rule.where}: model {rule.model!r} is not in the snapshot")
