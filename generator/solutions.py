@@ -178,7 +178,7 @@ def _check_collisions(solutions: tuple[Solution, ...], source: str) -> None:
         if other is not s:
             key = "schema" if s.placement.schema else "prefix" if s.placement.prefix else "database_url_env"
             tables = ""
-            if s.placement.prefix != other.placement.prefix and (
+            if s.placement.prefix != other.placement.prefix and s.placement.prefix and other.placement.prefix and (
                     s.placement.prefix.startswith(other.placement.prefix)
                     or other.placement.prefix.startswith(s.placement.prefix)):
                 tables = (f"; and prefix {s.placement.prefix!r} after {other.placement.prefix!r} can give the same "
