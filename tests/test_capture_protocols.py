@@ -119,7 +119,9 @@ def test_nobody_listening(protocol):
 
 
 def test_unknown_protocol_is_refused():
-    with pytest.raises(CaptureError, match="--protocol 'soap' is not one of auto, jsonrpc, json2, xmlrpc"):
+    from generator.errors import UsageError
+
+    with pytest.raises(UsageError, match="--protocol 'soap' is not one of auto, jsonrpc, json2, xmlrpc"):
         api.read_catalog(api.Source(odoo=config("http://x", "soap")), api.Silent())
 
 
