@@ -16,6 +16,8 @@ from generator.capture import scope as scoping
 from generator.errors import DestructiveChange, PossibleRename, SnapshotError, UsageError
 from generator import layout
 from generator.layout import KEPT_RULES, KEPT_SNAPSHOT
+from generator.placement import DEFAULT as DEFAULT_PLACEMENT
+from generator.placement import Placement
 
 # Each function imports the stages it uses, when it runs: a command loads only its own part of the
 # pipeline (capture never loads the renderer or psycopg; --help loads none of it).
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from generator.rules import Rules
     from generator.runner import apply as runner_apply
     from generator.runner import verify as runner_verify
+    from generator import solutions as solutions_mod
     from generator.tables import ExternalReference
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -133,6 +136,10 @@ class GenerateOptions:
     check: bool = False
     renames_path: str | None = None
     reversible: bool = False
+    # a solution's: its rules (instead of rules_path), their text kept beside the migrations, its placement
+    rules: Rules | None = None
+    rules_text: str = ""
+    placement: Placement = DEFAULT_PLACEMENT
 
 
 @dataclass(frozen=True)
@@ -258,7 +265,7 @@ def _generate(new: Snapshot, options: GenerateOptions, progress: Progress) -> Ge
     text = snapshots.dumps(new)
     sha = snapshots.sha256(text)
     previous, previous_rules = _previous_state(folder, new)
-    current_rules = rules.load(options.rules_path)
+    current_rules = options.rules if options.rules is not None else rules.load(options.rules_path)
     rules.check_defaults(current_rules, new.model_map)
     hints, rename_notes = renames_mod.resolve(renames_mod.load(options.renames_path), previous, new)
     suggestions = renames_mod.suggest(previous, new, hints)
@@ -272,9 +279,9 @@ def _generate(new: Snapshot, options: GenerateOptions, progress: Progress) -> Ge
             f"renames for the suggestions with more evidence than their type; review every line:\n\n{toml}"
         )
     progress.step("computing the schema and its changes")
-    old_schema = tenant.build(previous, previous_rules)
-    new_schema = tenant.build(new, current_rules)
-    physical = diff_mod.physical_renames(previous, new, old_schema, new_schema, hints)
+    old_schema = tenant.build(previous, previous_rules, options.placement)
+    new_schema = tenant.build(new, current_rules, options.placement)
+    physical = diff_mod.physical_renames(previous, new, old_schema, new_schema, hints, options.placement)
     operations = diff_mod.diff_schemas(old_schema, new_schema, physical)
     notes = tuple(rename_notes) + new_schema.notes + tuple(
         f"new required column {op.table}.{op.column.name} on an existing table: the migration fails if the "
@@ -327,8 +334,12 @@ def _generate(new: Snapshot, options: GenerateOptions, progress: Progress) -> Ge
         return GenerateResult("planned", files, tuple(operations), notes, external, sha, upgrade, reasons)
     progress.step(f"writing {len(files)} migration file(s) to {folder}")
     writes = [(_inside(folder, f.filename), f.text) for f in files] + [(folder / KEPT_SNAPSHOT, text)]
-    if current_rules.source:
-        writes.append((folder / KEPT_RULES, Path(current_rules.source).read_text("utf-8")))
+    if options.rules is not None:
+        kept_rules_text = options.rules_text
+    else:
+        kept_rules_text = Path(current_rules.source).read_text("utf-8") if current_rules.source else ""
+    if kept_rules_text:
+        writes.append((folder / KEPT_RULES, kept_rules_text))
     elif (folder / KEPT_RULES).exists():
         (folder / KEPT_RULES).unlink()
     for path, content in writes:
@@ -376,7 +387,7 @@ def verify(options: runner_apply.RunOptions, progress: Progress = Silent()) -> l
     from generator.runner import verify as runner_verify
 
     progress.step("building the expected schema in a scratch schema and comparing catalogs")
-    return runner_verify.verify(options.migrations_dir, options.database_url)
+    return runner_verify.verify(options.migrations_dir, options.database_url, placement=options.placement)
 
 
 def baseline(options: runner_apply.RunOptions, progress: Progress = Silent()) -> list[runner_apply.Step]:
@@ -385,7 +396,8 @@ def baseline(options: runner_apply.RunOptions, progress: Progress = Silent()) ->
 
     return runner_apply.baseline(
         options, progress,
-        lambda: runner_verify.verify(options.migrations_dir, options.database_url, up_to=options.target_version))
+        lambda: runner_verify.verify(options.migrations_dir, options.database_url, up_to=options.target_version,
+                                     placement=options.placement))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -407,16 +419,19 @@ class LintResult:
 
 def lint(migrations_dir: Path, snapshot_path: str | None = None, *, check_up_to_date: bool = True,
          sqlfluff: bool = True, squawk: bool = True, rules_path: str | None = None, cache: bool = True,
-         progress: Progress = Silent()) -> LintResult:
-    """``cache``: lint with sqlfluff and squawk only the files they have not found clean before."""
+         progress: Progress = Silent(), solution: solutions_mod.Solution | None = None) -> LintResult:
+    """``cache``: lint with sqlfluff and squawk only the files they have not found clean before.
+    ``solution``: its folder is ``migrations_dir``; its placement and rules are used, and a given
+    snapshot is first narrowed to its selection."""
     from generator import lint as lint_mod
     from generator import render, tenant
     from generator import snapshot as snapshots
 
     progress.step(f"semantic checks of {migrations_dir}")
+    placement = solution.placement if solution else DEFAULT_PLACEMENT
     kept, kept_rules = render.load_kept(migrations_dir)
     integer_ids = frozenset(
-        (t.name, c.name) for t in (tenant.build(kept, kept_rules).tables if kept else ())
+        (t.name, c.name) for t in (tenant.build(kept, kept_rules, placement).tables if kept else ())
         for c in t.columns if c.type == "integer" and tenant.looks_like_record_id(c.name)
     )
     findings = tuple(lint_mod.semantic(migrations_dir, integer_ids))
@@ -425,8 +440,13 @@ def lint(migrations_dir: Path, snapshot_path: str | None = None, *, check_up_to_
         # against the given snapshot, else the one kept in the folder: then the check says whether
         # the current rules file and this version of fbs-schema still give the same schema
         new = snapshots.load(snapshot_path) if snapshot_path else kept
+        if solution is not None and snapshot_path:
+            new = solution_snapshot(solution, Source(snapshot_path=snapshot_path), progress)
         if new is not None:
-            result = generate(new, GenerateOptions(migrations_dir=migrations_dir, check=True, rules_path=rules_path))
+            options = GenerateOptions(migrations_dir=migrations_dir, check=True, rules_path=rules_path)
+            if solution is not None:
+                options = solution_generate_options(solution, options)
+            result = generate(new, options)
             up_to_date, pending = result.status == "no changes", len(result.operations)
     clean = lint_mod.CleanCache.beside(migrations_dir) if cache else lint_mod.CleanCache(None)
     folders = [Path.cwd(), migrations_dir, migrations_dir.resolve().parent]
@@ -446,17 +466,21 @@ def lint(migrations_dir: Path, snapshot_path: str | None = None, *, check_up_to_
 # diagram
 
 def diagram(snap: Snapshot, *, module: str | None = None, tables: tuple[str, ...] = (), columns: str = "keys",
-            changes_from: Path | None = None, rules_path: str | None = None, internal: bool = False) -> str:
+            changes_from: Path | None = None, rules_path: str | None = None, internal: bool = False,
+            solution: solutions_mod.Solution | None = None) -> str:
     """Mermaid ER diagram of the schema (or one module, or some tables, or the tables a pending
-    migration against the snapshot kept in ``changes_from`` would touch)."""
+    migration against the snapshot kept in ``changes_from`` would touch). ``solution``: with its
+    rules and placement (``snap`` already narrowed to its selection)."""
     from generator import diagram as diagram_mod
     from generator import diff as diff_mod
     from generator import rules, tenant
 
-    schema = tenant.build(snap, rules.load(rules_path))
+    placement = solution.placement if solution else DEFAULT_PLACEMENT
+    schema = tenant.build(snap, solution.rules if solution else rules.load(rules_path), placement)
     if changes_from is not None:
         previous, previous_rules = _previous_state(changes_from, snap)
-        touched = {op.table_name for op in diff_mod.diff_schemas(tenant.build(previous, previous_rules), schema)}
+        touched = {op.table_name
+                   for op in diff_mod.diff_schemas(tenant.build(previous, previous_rules, placement), schema)}
         tables = tuple(sorted(t for t in touched if schema.table(t) is not None))
         if not tables:
             raise UsageError(f"no table changes between {changes_from / KEPT_SNAPSHOT} and the snapshot")
@@ -498,3 +522,145 @@ def compare_odoo(dsn: str, *, snapshot_path: str | None = None, migrations_dir: 
     progress.step(f"comparing {len(tables)} Odoo tables with the schema of {len(snap.models)} models")
     schema = tenant.build(snap, current_rules)
     return compare_mod.compare(tables, cat, metadata, snap, schema, current_rules)
+
+
+# ---------------------------------------------------------------------------------------------
+# solutions: several selections, databases, schemas and prefixes from one config
+
+def load_solutions(config_path: str | None, name: str | None, every: bool, *,
+                   databases: bool = False) -> tuple[solutions_mod.Solution, ...]:
+    """The solutions ``--solution NAME`` / ``--all`` name, after the whole config was checked;
+    ``databases``: every chosen one's URL variable must be set. Nothing is touched before."""
+    from generator import solutions as solutions_mod
+
+    chosen = solutions_mod.select(solutions_mod.load(config_path), name, every)
+    if databases:
+        solutions_mod.check_databases(chosen)
+    return chosen
+
+
+def solution_snapshot(solution: solutions_mod.Solution, source: Source | None, progress: Progress = Silent(),
+                      snapshot_path: str | None = None) -> Snapshot:
+    """The solution's selection applied to a source: a capture source when one is given, else a
+    snapshot file (``snapshot_path``, default the bundled one) re-filtered through the catalog."""
+    from generator import snapshot as snapshots
+    from generator.capture import catalog
+
+    if source is not None and any((source.odoo, source.dsn, source.snapshot_path)):
+        return capture(source, solution.scope, progress=progress).snapshot
+    path = snapshot_path or str(BUNDLED_SNAPSHOT)
+    progress.step(f"{solution.name}: {solution.selection()} from snapshot {path}")
+    return scoping.select(catalog.from_snapshot(snapshots.load(path)), solution.scope, source=f"snapshot {path}")
+
+
+def solution_generate_options(solution: solutions_mod.Solution, options: GenerateOptions) -> GenerateOptions:
+    from dataclasses import replace
+
+    return replace(options, migrations_dir=solution.migrations_dir, rules_path=None, rules=solution.rules,
+                   rules_text=solution.rules_text, placement=solution.placement)
+
+
+def solution_run_options(solution: solutions_mod.Solution, **extra) -> runner_apply.RunOptions:
+    from generator.runner.apply import RunOptions
+
+    return RunOptions(migrations_dir=solution.migrations_dir, database_url=solution.database_url(),
+                      placement=solution.placement, **extra)
+
+
+@dataclass(frozen=True)
+class SetupResult:
+    solution: str
+    database: str
+    created_database: bool
+    created_schema: bool
+    generated: tuple[str, ...]  # files written because the folder held no migrations
+    applied: tuple[runner_apply.Step, ...]
+
+    @property
+    def did_nothing(self) -> bool:
+        return not (self.created_database or self.created_schema or self.generated or self.applied)
+
+
+def setup(solution: solutions_mod.Solution, progress: Progress = Silent(), *, wait_for_lock: float = 60.0,
+          timestamp: datetime | None = None) -> SetupResult:
+    """Set a solution up from nothing: its database (created when missing), its schema (when it
+    has one), its migrations (generated from its selection of the bundled snapshot when its folder
+    holds none) and every migration applied and recorded in its ledger. A second run does nothing."""
+    from generator.runner import apply as runner_apply
+    from generator.runner import provision
+
+    url = solution.database_url()
+    database, created_db = provision.ensure_database(url)
+    if created_db:
+        progress.step(f"{solution.name}: created database {database}")
+    created_schema = False
+    if solution.placement.schema:
+        created_schema = provision.ensure_schema(url, solution.placement.schema)
+        if created_schema:
+            progress.step(f"{solution.name}: created schema {solution.placement.schema} in {database}")
+    generated: tuple[str, ...] = ()
+    if not [p for _, p in existing_migrations(solution.migrations_dir)]:
+        snap = solution_snapshot(solution, None, progress)
+        result = generate(snap, solution_generate_options(
+            solution, GenerateOptions(timestamp=timestamp)), progress)
+        generated = tuple(f.filename for f in result.files)
+    steps = runner_apply.migrate(solution_run_options(solution, wait_for_lock=wait_for_lock), progress)
+    return SetupResult(solution.name, database, created_db, created_schema, generated, tuple(steps))
+
+
+@dataclass(frozen=True)
+class SolutionState:
+    name: str
+    selection: str
+    target: str
+    placement: str  # "database sales (SALES_DATABASE_URL)", "schema inventory in ...", "prefix pur_ in ..."
+    migrations: str
+    reachable: bool
+    state: str  # "up to date" | "N pending" | "drift" | "not set up" | "unreachable" | "no migrations"
+    applied: int = 0
+    pending: int = 0
+    drift: int = 0  # applied migrations changed or missing on disk, or failed
+    problem: str = ""
+
+
+def solutions(chosen: tuple[solutions_mod.Solution, ...]) -> list[SolutionState]:
+    """Where each solution lives and what is applied, pending or drifted there."""
+    from generator.errors import MigrationError
+    from generator.runner import apply as runner_apply
+    from generator.runner import provision
+
+    out = []
+    for s in chosen:
+        url = s.database_url()
+        database = provision.database_name(url)
+        where = f"database {database} (${s.database_url_env})"
+        if s.placement.schema:
+            where = f"schema {s.placement.schema} in {where}"
+        if s.placement.prefix:
+            where = f"prefix {s.placement.prefix} in {where}"
+        common = dict(name=s.name, selection=s.selection(), target=s.target, placement=where,
+                      migrations=str(s.migrations_dir))
+        problem = provision.probe(url, s.placement.schema)
+        if problem is not None:
+            reachable, text = problem
+            out.append(SolutionState(**common, reachable=reachable, state="not set up" if reachable else "unreachable",
+                                     problem=text))
+            continue
+        if not existing_migrations(s.migrations_dir):
+            out.append(SolutionState(**common, reachable=True, state="no migrations",
+                                     problem=f"{s.migrations_dir} holds no migrations: run setup or generate"))
+            continue
+        try:
+            rows = runner_apply.status(solution_run_options(s))
+        except MigrationError as exc:
+            out.append(SolutionState(**common, reachable=True, state="drift", problem=str(exc)))
+            continue
+        applied = sum(r.state == "applied" for r in rows)
+        pending = sum(r.state == "pending" for r in rows)
+        drift = len(rows) - applied - pending
+        state = "drift" if drift else f"{pending} pending" if pending else "up to date"
+        if applied == 0 and pending and not drift:
+            state = "not set up"
+        out.append(SolutionState(**common, reachable=True, state=state, applied=applied, pending=pending,
+                                 drift=drift))
+    return out

@@ -37,6 +37,71 @@ def _run(fn, *args, **kwargs):
         sys.exit(exc.exit_code)
 
 
+def _decorate(fn, options):
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _raise_usage(message: str):
+    _run(_raise, UsageError(message))
+
+
+solution_options = [
+    click.option("--solution", "solution_name", metavar="NAME",
+                 help="Work on this solution of the project config ([solution.NAME] in fbs-schema.toml): its "
+                      "selection, migrations folder, database, schema or prefix, and rules."),
+    click.option("--all", "all_solutions", is_flag=True, help="Work on every solution of the project config, one "
+                                                              "after the other (a failure in one does not stop the others)."),
+    click.option("--config", "config_path", type=click.Path(dir_okay=False),
+                 help="The project config with the [solution.NAME] sections (default: ./fbs-schema.toml)."),
+]
+
+
+def with_solution_options(fn):
+    return _decorate(fn, solution_options)
+
+
+def _solutions(solution_name, all_solutions, config_path, *, databases: bool, replaced=(), refused=()):
+    """The solutions --solution / --all name (None when neither is given), the config checked whole
+    and, for commands that touch databases, every chosen solution's URL variable set: all before
+    anything is touched (exit 2 naming the key). ``replaced``: options a solution provides, refused
+    when typed with it; ``refused``: options that make no sense for several solutions."""
+    from generator import api
+
+    ctx = click.get_current_context()
+    if not solution_name and not all_solutions:
+        if config_path:
+            _raise_usage("--config goes with --solution NAME or --all")
+        return None
+    typed = lambda name: ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE  # noqa: E731
+    for name, flag in replaced:
+        if typed(name):
+            _raise_usage(f"{flag} comes from the solution's config; leave it out with --solution / --all")
+    for name, flag in refused:
+        if all_solutions and typed(name):
+            _raise_usage(f"{flag} names one solution's migration; use it with --solution NAME, not --all")
+    return _run(api.load_solutions, config_path, solution_name, all_solutions, databases=databases)
+
+
+def _each(chosen, fn, headers: bool = True) -> int:
+    """Run ``fn(solution)`` for each solution under a header; a failure is reported and the others
+    still run. Returns the highest exit code (0 when every one succeeded)."""
+    worst = 0
+    for solution in chosen:
+        if len(chosen) > 1 and headers:
+            click.echo(f"== {solution.name}")
+        try:
+            code = fn(solution) or 0
+        except FbsError as exc:
+            click.echo(f"fbs-schema: error: {solution.name}: {exc}", err=True)
+            code = exc.exit_code
+        worst = max(worst, code)
+    if len(chosen) > 1 and worst:
+        click.echo(f"fbs-schema: some solutions failed (exit {worst})", err=True)
+    return worst
+
+
 def _modules(value: str | None) -> tuple[str, ...]:
     if not value:
         return ()
@@ -234,31 +299,55 @@ def capture(odoo_url, odoo_db, odoo_user, protocol, odoo_dsn, from_snapshot, mod
 @click.option("--reversible", is_flag=True, help="Write <version>_<name>.up.sql / .down.sql pairs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages on standard error.")
 @click.option("--database-url", hidden=True, default=None)
+@with_solution_options
 def generate(snapshot_path, odoo_url, odoo_db, odoo_user, protocol, odoo_dsn, from_snapshot, modules, preset,
              with_references, reference_depth, company_dependent, migrations_dir, rules_path, timestamp,
-             allow_destructive, dry_run, check, renames_path, reversible, quiet, database_url):
+             allow_destructive, dry_run, check, renames_path, reversible, quiet, database_url, solution_name,
+             all_solutions, config_path):
     """Render the snapshot into versioned, tenant-scoped SQL migrations in migrations/.
 
     Diffs the snapshot against the one kept in migrations/ (fbs-snapshot.json) and writes only what
     changed: the whole schema the first time (one file per Odoo module, then the foreign keys), one
     migration after that. An unchanged snapshot writes nothing.
+
+    With --solution NAME (or --all): the solution's selection of the source (default: the bundled
+    snapshot), into its folder, with its rules and table prefix.
     """
     from generator import api
 
     progress = StderrProgress(quiet)
+    chosen = _solutions(solution_name, all_solutions, config_path, databases=False,
+                        replaced=(("migrations_dir", "--migrations"), ("modules", "--modules"), ("preset", "--preset"),
+                                  ("with_references", "--with-references"), ("reference_depth", "--reference-depth"),
+                                  ("rules_path", "--rules")))
     source = build_source(odoo_url, odoo_db, odoo_user, protocol, odoo_dsn, from_snapshot, company_dependent,
                           snapshot_path=snapshot_path)
-    scope = build_scope(modules, preset, with_references, reference_depth)
     stamp = None
     if timestamp:
         try:
             stamp = datetime.strptime(timestamp, "%Y%m%d%H%M%S")
         except ValueError:
             _run(_raise, UsageError(f"--timestamp {timestamp!r} is not YYYYMMDDHHMMSS"))
-    new = _run(api.load_new_snapshot, source, scope, snapshot_path, progress)
     options = api.GenerateOptions(Path(migrations_dir), rules_path, stamp, allow_destructive, dry_run, check,
                                   renames_path, reversible)
-    result = _run(api.generate, new, options, progress)
+    if chosen is None:
+        scope = build_scope(modules, preset, with_references, reference_depth)
+        new = _run(api.load_new_snapshot, source, scope, snapshot_path, progress)
+        result = _run(api.generate, new, options, progress)
+        sys.exit(_report_generate(result, new, migrations_dir, dry_run, database_url))
+
+    def one(solution):
+        new = api.solution_snapshot(solution, source, progress, snapshot_path)
+        result = api.generate(new, api.solution_generate_options(solution, options), progress)
+        return _report_generate(result, new, str(solution.migrations_dir), dry_run, database_url)
+
+    sys.exit(_each(chosen, one))
+
+
+def _report_generate(result, new, migrations_dir: str, dry_run: bool, database_url: str | None) -> int:
+    """Print what generate did; the exit code (1: --check found pending changes)."""
+    from generator import api
+
     if result.upgrade:
         click.echo(f"Odoo upgrade: {result.upgrade}")
     if dry_run:
@@ -268,12 +357,12 @@ def generate(snapshot_path, odoo_url, odoo_db, odoo_user, protocol, odoo_dsn, fr
         click.echo(f"note: {note}", err=True)
     if result.status == "no changes":
         click.echo(f"no changes: {migrations_dir} is up to date with the snapshot (sha256 {result.snapshot_sha[:12]})")
-        return
+        return 0
     if result.status == "out of date":
         click.echo(f"{migrations_dir} is NOT up to date with the snapshot: {len(result.operations)} operation(s) pending")
         for op in result.operations[:20]:
             click.echo(f"  {op.describe()}")
-        sys.exit(1)
+        return 1
     for ref in result.external:
         click.echo(f"external reference (plain uuid, no foreign key): {ref.table}.{ref.column} -> {ref.model}")
     for t in new.tableless:
@@ -283,6 +372,7 @@ def generate(snapshot_path, odoo_url, odoo_db, odoo_user, protocol, odoo_dsn, fr
     for f in result.files:
         click.echo(f"{verb} {Path(migrations_dir) / f.filename}")
     click.echo(f"{len(result.operations)} operations, {len(result.files)} file(s), snapshot sha256 {result.snapshot_sha[:12]}")
+    return 0
 
 
 database_options = [
@@ -300,15 +390,24 @@ ignore_missing_option = click.option(
     help="An applied migration whose file is missing on disk is not an error (sqlx's --ignore-missing).")
 
 
-def _decorate(fn, options):
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
-
-
 def with_runner_options(fn):
     """migrate, revert, baseline: they take the migration lock."""
-    return _decorate(fn, [*database_options, *lock_options, ignore_missing_option])
+    return _decorate(fn, [*database_options, *lock_options, ignore_missing_option, *solution_options])
+
+
+RUNNER_REPLACED = (("migrations_dir", "--migrations"), ("database_url", "--database-url"))
+TARGET_REFUSED = (("target_version", "--target-version"),)
+
+
+def _run_each(solution_name, all_solutions, config_path, options_of, fn, headers: bool = True) -> int | None:
+    """For --solution / --all: ``fn(solution, options_of(solution))`` for each; None without them."""
+    from generator import api
+
+    chosen = _solutions(solution_name, all_solutions, config_path, databases=True, replaced=RUNNER_REPLACED,
+                        refused=TARGET_REFUSED)
+    if chosen is None:
+        return None
+    return _each(chosen, lambda solution: fn(solution, options_of(api, solution)), headers)
 
 
 def _run_options(database_url, migrations_dir, wait_for_lock=60.0, ignore_missing=False, **extra):
@@ -340,7 +439,7 @@ def _steps(steps, empty: str) -> None:
 @click.option("--retries", type=click.IntRange(min=0), default=3, show_default=True,
               help="How often a migration that hit lock_timeout is retried.")
 def migrate(database_url, migrations_dir, wait_for_lock, ignore_missing, target_version, dry_run, lock_timeout,
-            statement_timeout, retries):
+            statement_timeout, retries, solution_name, all_solutions, config_path):
     """Apply pending migrations in version order, each in one transaction with its ledger row.
 
     The ledger is sqlx's _sqlx_migrations table (same rows, same SHA-384 checksums), so `sqlx migrate run`
@@ -349,11 +448,14 @@ def migrate(database_url, migrations_dir, wait_for_lock, ignore_missing, target_
     """
     from generator import api
 
-    options = _run_options(database_url, migrations_dir, wait_for_lock, ignore_missing, target_version=target_version,
-                           dry_run=dry_run, lock_timeout=lock_timeout, statement_timeout=statement_timeout,
-                           retries=retries)
-    steps = _run(api.migrate, options, StderrProgress())
-    _steps(steps, "nothing to apply: the database is up to date")
+    extra = dict(wait_for_lock=wait_for_lock, ignore_missing=ignore_missing, target_version=target_version,
+                 dry_run=dry_run, lock_timeout=lock_timeout, statement_timeout=statement_timeout, retries=retries)
+    empty = "nothing to apply: the database is up to date"
+    code = _run_each(solution_name, all_solutions, config_path, lambda api, s: api.solution_run_options(s, **extra),
+                     lambda s, options: _steps(api.migrate(options, StderrProgress()), empty))
+    if code is not None:
+        sys.exit(code)
+    _steps(_run(api.migrate, _run_options(database_url, migrations_dir, **extra), StderrProgress()), empty)
 
 
 @cli.command()
@@ -363,43 +465,63 @@ def migrate(database_url, migrations_dir, wait_for_lock, ignore_missing, target_
 @click.option("--lock-timeout", default="10s", show_default=True, help="SET LOCAL lock_timeout for each down file.")
 @click.option("--statement-timeout", default="0", show_default=True, help="SET LOCAL statement_timeout (0 = none).")
 def revert(database_url, migrations_dir, wait_for_lock, ignore_missing, target_version, dry_run, lock_timeout,
-           statement_timeout):
+           statement_timeout, solution_name, all_solutions, config_path):
     """Run .down.sql files newest first, deleting each ledger row in the same transaction."""
     from generator import api
 
-    options = _run_options(database_url, migrations_dir, wait_for_lock, ignore_missing, target_version=target_version,
-                           dry_run=dry_run, lock_timeout=lock_timeout, statement_timeout=statement_timeout)
-    _steps(_run(api.revert, options, StderrProgress()), "nothing to revert")
+    extra = dict(wait_for_lock=wait_for_lock, ignore_missing=ignore_missing, target_version=target_version,
+                 dry_run=dry_run, lock_timeout=lock_timeout, statement_timeout=statement_timeout)
+    code = _run_each(solution_name, all_solutions, config_path, lambda api, s: api.solution_run_options(s, **extra),
+                     lambda s, options: _steps(api.revert(options, StderrProgress()), "nothing to revert"))
+    if code is not None:
+        sys.exit(code)
+    _steps(_run(api.revert, _run_options(database_url, migrations_dir, **extra), StderrProgress()), "nothing to revert")
 
 
 @cli.command()
-@lambda fn: _decorate(fn, [*database_options, ignore_missing_option])
+@lambda fn: _decorate(fn, [*database_options, ignore_missing_option, *solution_options])
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def status(database_url, migrations_dir, ignore_missing, as_json):
+def status(database_url, migrations_dir, ignore_missing, solution_name, all_solutions, config_path, as_json):
     """List each migration: applied (when, how long), pending, changed on disk, missing on disk, failed.
 
     Exit 1 when a migration is changed on disk, failed, or missing on disk (unless --ignore-missing).
     """
     from generator import api
 
+    def show(rows) -> int:
+        if not as_json:
+            for r in rows:
+                when = f"  {r.installed_on}  {r.execution_ms:.0f} ms" if r.installed_on and r.execution_ms is not None \
+                    else f"  {r.installed_on}" if r.installed_on else ""
+                click.echo(f"{r.version}  {r.state:<16} {r.description}{when}")
+        bad = [r for r in rows if r.state in ("changed on disk", "failed")
+               or (r.state == "missing on disk" and not ignore_missing)]
+        return 1 if bad else 0
+
+    if solution_name or all_solutions:
+        found: dict[str, list] = {}
+
+        def one(solution, options):
+            found[solution.name] = rows = api.status(options)
+            return show(rows)
+
+        code = _run_each(solution_name, all_solutions, config_path,
+                         lambda api, s: api.solution_run_options(s, ignore_missing=ignore_missing), one, not as_json)
+        if as_json:
+            click.echo(json.dumps({name: [dataclasses.asdict(r) for r in rows] for name, rows in found.items()},
+                                  indent=1))
+        sys.exit(code)
     rows = _run(api.status, _run_options(database_url, migrations_dir, ignore_missing=ignore_missing))
     if as_json:
         click.echo(json.dumps([dataclasses.asdict(r) for r in rows], indent=1))
-    else:
-        for r in rows:
-            when = f"  {r.installed_on}  {r.execution_ms:.0f} ms" if r.installed_on and r.execution_ms is not None else \
-                f"  {r.installed_on}" if r.installed_on else ""
-            click.echo(f"{r.version}  {r.state:<16} {r.description}{when}")
-    bad = [r for r in rows if r.state in ("changed on disk", "failed")
-           or (r.state == "missing on disk" and not ignore_missing)]
-    sys.exit(1 if bad else 0)
+    sys.exit(show(rows))
 
 
 @cli.command()
-@lambda fn: _decorate(fn, database_options)
+@lambda fn: _decorate(fn, [*database_options, *solution_options])
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages on standard error.")
-def verify(database_url, migrations_dir, as_json, quiet):
+def verify(database_url, migrations_dir, solution_name, all_solutions, config_path, as_json, quiet):
     """Compare the live database with the snapshot the migrations were made from.
 
     Lists every missing, different or unexpected table, column (type, nullability), constraint, index and
@@ -407,28 +529,115 @@ def verify(database_url, migrations_dir, as_json, quiet):
     """
     from generator import api
 
+    def show(differences) -> int:
+        if not as_json:
+            for d in differences:
+                click.echo(str(d))
+            click.echo("verify: the database matches the snapshot" if not differences
+                       else f"verify: {len(differences)} difference(s)")
+        return 8 if differences else 0
+
+    def as_dict(differences):
+        return {"ok": not differences, "differences": [dataclasses.asdict(d) for d in differences]}
+
+    if solution_name or all_solutions:
+        found: dict[str, list] = {}
+
+        def one(solution, options):
+            found[solution.name] = differences = api.verify(options, StderrProgress(quiet))
+            return show(differences)
+
+        code = _run_each(solution_name, all_solutions, config_path, lambda api, s: api.solution_run_options(s), one,
+                         not as_json)
+        if as_json:
+            click.echo(json.dumps({name: as_dict(d) for name, d in found.items()}, indent=1))
+        sys.exit(code)
     differences = _run(api.verify, _run_options(database_url, migrations_dir), StderrProgress(quiet))
     if as_json:
-        click.echo(json.dumps({"ok": not differences, "differences": [dataclasses.asdict(d) for d in differences]}, indent=1))
-    else:
-        for d in differences:
-            click.echo(str(d))
-        click.echo("verify: the database matches the snapshot" if not differences
-                   else f"verify: {len(differences)} difference(s)")
-    sys.exit(8 if differences else 0)
+        click.echo(json.dumps(as_dict(differences), indent=1))
+    sys.exit(show(differences))
 
 
 @cli.command()
 @with_runner_options
 @click.option("--target-version", type=int, help="Record only migrations up to this version.")
 @click.option("--dry-run", is_flag=True, help="List what would be recorded.")
-def baseline(database_url, migrations_dir, wait_for_lock, ignore_missing, target_version, dry_run):
+def baseline(database_url, migrations_dir, wait_for_lock, ignore_missing, target_version, dry_run, solution_name,
+             all_solutions, config_path):
     """Record ledger rows for migrations applied by hand (psql), after verifying the schema matches."""
     from generator import api
 
-    options = _run_options(database_url, migrations_dir, wait_for_lock, ignore_missing, target_version=target_version,
-                           dry_run=dry_run)
-    _steps(_run(api.baseline, options, StderrProgress()), "nothing to record")
+    extra = dict(wait_for_lock=wait_for_lock, ignore_missing=ignore_missing, target_version=target_version,
+                 dry_run=dry_run)
+    code = _run_each(solution_name, all_solutions, config_path, lambda api, s: api.solution_run_options(s, **extra),
+                     lambda s, options: _steps(api.baseline(options, StderrProgress()), "nothing to record"))
+    if code is not None:
+        sys.exit(code)
+    _steps(_run(api.baseline, _run_options(database_url, migrations_dir, **extra), StderrProgress()), "nothing to record")
+
+
+@cli.command("solutions")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="The project config with the [solution.NAME] sections (default: ./fbs-schema.toml).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def solutions_command(config_path, as_json):
+    """List the solutions of the project config: selection, target, where each lives, whether its
+    database answers, and how many migrations are applied, pending or drifted (changed or missing on
+    disk, failed). Exit 1 when one has drifted or cannot be reached."""
+    from generator import api
+
+    chosen = _run(api.load_solutions, config_path, None, True, databases=True)
+    states = _run(api.solutions, chosen)
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(s) for s in states], indent=1))
+    else:
+        rows = [("solution", "selection", "target", "placement", "reachable", "applied", "pending", "drift", "state")]
+        rows += [(s.name, s.selection, s.target, s.placement, "yes" if s.reachable else "no", str(s.applied),
+                  str(s.pending), str(s.drift), s.state) for s in states]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        for r in rows:
+            click.echo("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+        for s in states:
+            if s.problem:
+                click.echo(f"{s.name}: {s.problem}", err=True)
+    sys.exit(1 if any(s.drift or s.state in ("drift", "unreachable") for s in states) else 0)
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="The project config with the [solution.NAME] sections (default: ./fbs-schema.toml).")
+@lambda fn: _decorate(fn, lock_options)
+@click.option("--timestamp", help="When the solution's folder holds no migrations yet: the version of the first "
+                                  "generated file, YYYYMMDDHHMMSS (default: now, UTC; or SOURCE_DATE_EPOCH).")
+def setup(name, config_path, wait_for_lock, timestamp):
+    """Set up solution NAME from nothing: create its database when missing (and its schema, when it
+    has one), generate its migrations from its selection of the bundled snapshot when its folder
+    holds none, apply every pending one and record each in its ledger. Idempotent: a second run
+    does nothing and says so."""
+    from generator import api
+
+    stamp = None
+    if timestamp:
+        try:
+            stamp = datetime.strptime(timestamp, "%Y%m%d%H%M%S")
+        except ValueError:
+            _raise_usage(f"--timestamp {timestamp!r} is not YYYYMMDDHHMMSS")
+    (solution,) = _run(api.load_solutions, config_path, name, False, databases=True)
+    result = _run(api.setup, solution, StderrProgress(), wait_for_lock=wait_for_lock, timestamp=stamp)
+    if result.created_database:
+        click.echo(f"created database {result.database}")
+    if result.created_schema:
+        click.echo(f"created schema {solution.placement.schema}")
+    for f in result.generated:
+        click.echo(f"generated {solution.migrations_dir / f}")
+    if result.applied:
+        _steps(result.applied, "")
+    if result.did_nothing:
+        click.echo(f"{name} is already set up ({solution.placement.describe()}, database {result.database}): "
+                   "nothing to do")
+    else:
+        click.echo(f"{name} is set up: {len(result.applied)} migration(s) applied")
 
 
 def _print_plan(result, at_risk: dict | None = None) -> None:
@@ -464,14 +673,19 @@ def _print_plan(result, at_risk: dict | None = None) -> None:
 @click.option("--renames", "renames_path", type=click.Path(dir_okay=False), help="Rename hints (default ./fbs-renames.toml).")
 @click.option("--database-url", help="A database holding the migrations applied so far: each destructive operation "
                                      "is listed with the rows (or non-NULL values) it would lose there. Read-only.")
+@with_solution_options
 @click.pass_context
-def plan(ctx, snapshot_path, migrations_dir, rules_path, renames_path, database_url):
+def plan(ctx, snapshot_path, migrations_dir, rules_path, renames_path, database_url, solution_name, all_solutions,
+         config_path):
     """Show what `generate` would change, per table, and which operations are destructive (and why:
     a model that became an SQL view, a field that became company-dependent or is no longer stored,
     an Odoo upgrade). Writes nothing."""
+    _solutions(solution_name, all_solutions, config_path, databases=False,
+               replaced=(("migrations_dir", "--migrations"), ("rules_path", "--rules")))  # checked here: generate
     ctx.invoke(generate, snapshot_path=snapshot_path, migrations_dir=migrations_dir, rules_path=rules_path,
                renames_path=renames_path, dry_run=True, allow_destructive=True, reference_depth=1,
-               company_dependent=(), database_url=database_url)
+               company_dependent=(), database_url=database_url, solution_name=solution_name,
+               all_solutions=all_solutions, config_path=config_path)
 
 
 @cli.command("lint")
@@ -487,7 +701,9 @@ def plan(ctx, snapshot_path, migrations_dir, rules_path, renames_path, database_
 @click.option("--no-cache", is_flag=True,
               help="Lint every file with sqlfluff and squawk, not only those they have not found clean before "
                    "(the cache, by SHA-384 of each file and the tools' config, is under .cache/ beside the folder).")
-def lint_command(migrations_dir, snapshot_path, rules_path, no_check, no_sqlfluff, no_squawk, no_cache):
+@with_solution_options
+def lint_command(migrations_dir, snapshot_path, rules_path, no_check, no_sqlfluff, no_squawk, no_cache,
+                 solution_name, all_solutions, config_path):
     """Lint migrations: the project's semantic checks, generate --check, sqlfluff and squawk.
 
     Semantic checks: tenant_id leads every primary key; every foreign key is tenant-scoped and has an
@@ -497,9 +713,20 @@ def lint_command(migrations_dir, snapshot_path, rules_path, no_check, no_sqlfluf
     """
     from generator import api
 
-    result = _run(api.lint, Path(migrations_dir), snapshot_path, check_up_to_date=not no_check,
-                  sqlfluff=not no_sqlfluff, squawk=not no_squawk, rules_path=rules_path, cache=not no_cache,
-                  progress=StderrProgress())
+    chosen = _solutions(solution_name, all_solutions, config_path, databases=False,
+                        replaced=(("migrations_dir", "--migrations"), ("rules_path", "--rules")))
+
+    def one(solution) -> int:
+        folder = solution.migrations_dir if solution else Path(migrations_dir)
+        result = api.lint(folder, snapshot_path, check_up_to_date=not no_check, sqlfluff=not no_sqlfluff,
+                          squawk=not no_squawk, rules_path=rules_path, cache=not no_cache, progress=StderrProgress(),
+                          solution=solution)
+        return _report_lint(result, str(folder))
+
+    sys.exit(_each(chosen, one) if chosen is not None else _run(one, None))
+
+
+def _report_lint(result, migrations_dir: str) -> int:
     for f in result.findings:
         click.echo(str(f))
     if result.up_to_date is False:
@@ -514,7 +741,7 @@ def lint_command(migrations_dir, snapshot_path, rules_path, no_check, no_sqlfluf
                + "".join(f", {name} exit {run.exit_code}" for name, run in tools))
     for name, run in tools:
         click.echo(f"{name}: {run.linted} file(s) linted, {run.cached} clean in the cache", err=True)
-    sys.exit(0 if result.ok else 1)
+    return 0 if result.ok else 1
 
 
 @cli.command()
@@ -529,13 +756,31 @@ def lint_command(migrations_dir, snapshot_path, rules_path, no_check, no_sqlfluf
 @click.option("--internal", is_flag=True, help="Only relationships between the chosen tables (no stubs).")
 @click.option("--rules", "rules_path", type=click.Path(dir_okay=False), help="Rules file (default ./fbs-schema.toml).")
 @click.option("-o", "--output", default="-", show_default=True, help="Where to write the Mermaid text.")
-def diagram(snapshot_path, module, tables, changes_dir, columns, internal, rules_path, output):
-    """An entity-relationship diagram of the generated schema, as Mermaid (erDiagram)."""
+@with_solution_options
+def diagram(snapshot_path, module, tables, changes_dir, columns, internal, rules_path, output, solution_name,
+            all_solutions, config_path):
+    """An entity-relationship diagram of the generated schema, as Mermaid (erDiagram).
+
+    With --solution NAME: the solution's selection of the snapshot, with its rules and table prefix;
+    with --all, one diagram after the other, each headed by a %% comment."""
     from generator import api
 
-    snap = _run(api.load_new_snapshot, None, scoping.Scope(), snapshot_path, StderrProgress(quiet=True))
-    text = _run(api.diagram, snap, module=module, tables=_modules(tables), columns=columns,
-                changes_from=Path(changes_dir) if changes_dir else None, rules_path=rules_path, internal=internal)
+    chosen = _solutions(solution_name, all_solutions, config_path, databases=False,
+                        replaced=(("rules_path", "--rules"),))
+    quiet = StderrProgress(quiet=True)
+    if chosen is None:
+        snap = _run(api.load_new_snapshot, None, scoping.Scope(), snapshot_path, quiet)
+        text = _run(api.diagram, snap, module=module, tables=_modules(tables), columns=columns,
+                    changes_from=Path(changes_dir) if changes_dir else None, rules_path=rules_path, internal=internal)
+    else:
+        parts = []
+        for solution in chosen:
+            snap = _run(api.solution_snapshot, solution, None, quiet, snapshot_path)
+            changes = Path(changes_dir) if changes_dir else None
+            body = _run(api.diagram, snap, module=module, tables=_modules(tables), columns=columns,
+                        changes_from=changes, internal=internal, solution=solution)
+            parts.append(f"%% solution {solution.name}\n{body}" if len(chosen) > 1 else body)
+        text = "\n".join(parts)
     if output == "-":
         click.echo(text, nl=False)
     else:

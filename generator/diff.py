@@ -13,6 +13,8 @@ from typing import Iterable, TypeVar
 from generator import ops
 from generator.model import Snapshot
 from generator.naming import shorten
+from generator.placement import DEFAULT as DEFAULT_PLACEMENT
+from generator.placement import Placement
 from generator.renames import Renames
 from generator.rules import Rules
 from generator.tables import Schema, Table
@@ -69,15 +71,15 @@ class PhysicalRenames:
 
 
 def physical_renames(old: Snapshot, new: Snapshot, old_schema: Schema, new_schema: Schema,
-                     renames: Renames) -> PhysicalRenames:
+                     renames: Renames, placement: Placement = DEFAULT_PLACEMENT) -> PhysicalRenames:
     tables: dict[str, str] = {}
     columns: dict[tuple[str, str], str] = {}
     model_map = renames.model_map()
     for o, n in renames.models:
-        tables[shorten(old.model_map[o].table)] = shorten(new.model_map[n].table)
+        tables[shorten(placement.table(old.model_map[o].table))] = shorten(placement.table(new.model_map[n].table))
     field_map = {(m, o): n for m, o, n in renames.fields}
     for model, o, n in renames.fields:
-        columns[(shorten(new.model_map[model].table), shorten(o))] = shorten(n)
+        columns[(shorten(placement.table(new.model_map[model].table)), shorten(o))] = shorten(n)
     # many2many tables follow their field: same (renamed) model.field origin, maybe a new name
     new_by_origin = {t.origin: t for t in new_schema.tables if t.column("id") is None}
     for t in old_schema.tables:

@@ -29,6 +29,8 @@ from generator.model import Field, Model, Snapshot
 from generator.naming import (MAX_COLUMNS, MAX_INDEX_COLUMNS, SYSTEM_COLUMNS, SYSTEM_PREFIX, Namespace, ident,
                               literal, shorten)
 from generator.snapshot import json_path
+from generator.placement import DEFAULT as DEFAULT_PLACEMENT
+from generator.placement import Placement
 from generator.rules import Rules
 from generator.tables import (
     Check,
@@ -164,9 +166,10 @@ def _columns(name: str) -> Namespace:
 
 
 class _Builder:
-    def __init__(self, snapshot: Snapshot, rules: Rules):
+    def __init__(self, snapshot: Snapshot, rules: Rules, placement: Placement = DEFAULT_PLACEMENT):
         self.snapshot = snapshot
         self.rules = rules
+        self.placement = placement
         # pg_class: tables, indexes (incl. pkey/unique)
         self.relations = Namespace("table/index", reserved_prefix=SYSTEM_PREFIX)
         self.table_of: dict[str, str] = {}
@@ -174,7 +177,7 @@ class _Builder:
         self.extensions: set[str] = set()
         self.sharing: dict[str, list[Model]] = {}  # table -> the models stored in it
         for m in snapshot.models:
-            self.sharing.setdefault(shorten(m.table), []).append(m)
+            self.sharing.setdefault(shorten(placement.table(m.table)), []).append(m)
         for table, models in self.sharing.items():
             owner = " and ".join(f"model {m.name}" for m in models)
             path = _path("models", models[0].name, "table")
@@ -292,12 +295,14 @@ class _Builder:
                 continue
             if tr.kind == "unique":
                 ucols = (TENANT,) + tuple(by_field[x] for x in tr.columns if x != TENANT)
-                uniques.append(Unique(cons.claim(self.relations.claim(c.name, owner, path), owner, path), ucols, owner))
+                uniques.append(Unique(cons.claim(self.relations.claim(self.placement.table(c.name), owner, path), owner,
+                                                 path), ucols, owner))
             elif tr.kind == "index":
                 icols = [IndexColumn(TENANT)] + [IndexColumn(by_field[x], d) for x, d in zip(tr.columns, tr.descending)
                                                  if x != TENANT]
-                indexes[("declared", c.name)] = self.index(table, icols, owner, where=tr.expression, name=c.name,
-                                                           unique=tr.unique, path=path)
+                indexes[("declared", c.name)] = self.index(table, icols, owner, where=tr.expression,
+                                                           name=self.placement.table(c.name), unique=tr.unique,
+                                                           path=path)
             else:
                 checks.append(Check(cons.claim(c.name, owner, path), tr.expression or "", None, owner))
         self.apply_rules(model, table, column_of, types, checks, indexes, cons)
@@ -465,7 +470,7 @@ class _Builder:
             for f in model.fields:
                 if f.type != "many2many":
                     continue
-                name = shorten(f.relation_table or "")
+                name = shorten(self.placement.table(f.relation_table or ""))
                 if name in self.model_tables:
                     self.notes.append(f"{_where(model, f)}: many2many stored in the table of model "
                                       f"{self.model_tables[name]}; no separate relation table")
@@ -576,17 +581,19 @@ class _Builder:
         )
 
 
-def build(snapshot: Snapshot, rules: Rules = Rules()) -> Schema:
+def build(snapshot: Snapshot, rules: Rules = Rules(), placement: Placement = DEFAULT_PLACEMENT) -> Schema:
     """The physical schema. What PostgreSQL would refuse is refused here, as a SnapshotError naming the
-    snapshot file (when it came from one) and the JSON path of the entry at fault."""
+    snapshot file (when it came from one) and the JSON path of the entry at fault. ``placement``: its
+    prefix goes in front of every table name (and the relation-namespace names Odoo declares); its
+    schema is the runner's business, not the SQL's."""
     try:
-        return _build(snapshot, rules)
+        return _build(snapshot, rules, placement)
     except SnapshotError as exc:
         raise exc.in_file(snapshot.source) from None
 
 
-def _build(snapshot: Snapshot, rules: Rules) -> Schema:
-    b = _Builder(snapshot, rules)
+def _build(snapshot: Snapshot, rules: Rules, placement: Placement) -> Schema:
+    b = _Builder(snapshot, rules, placement)
     for rule in (*rules.indexes, *rules.checks):
         if rule.model not in b.table_of:
             raise UsageError(f"{rule.where}: model {rule.model!r} is not in the snapshot")

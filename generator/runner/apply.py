@@ -21,6 +21,8 @@ import psycopg
 from psycopg import errors as pgerrors
 
 from generator.errors import MigrationError, one_line
+from generator.placement import DEFAULT as DEFAULT_PLACEMENT
+from generator.placement import Placement
 from generator.runner import files as mfiles
 from generator.runner import ledger
 
@@ -43,6 +45,7 @@ class RunOptions:
     lock_timeout: str = "10s"  # SET LOCAL lock_timeout for each migration
     statement_timeout: str = "0"  # SET LOCAL statement_timeout (0 = none)
     retries: int = 3  # retries of a migration that hit lock_timeout
+    placement: Placement = DEFAULT_PLACEMENT  # a schema: search_path, ledger and lock key there
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,10 @@ def database_url(explicit: str | None) -> str:
     raise MigrationError("no database: give --database-url, or set DATABASE_URL or the PG* variables (PGHOST, PGDATABASE, ...)")
 
 
-def connect(url: str | None) -> psycopg.Connection:
+def connect(url: str | None, placement: Placement = DEFAULT_PLACEMENT) -> psycopg.Connection:
+    """An autocommit connection; with a schema placement, its search_path is that schema alone
+    (so unqualified names, the ledger included, resolve there, as under sqlx with
+    ``options=-csearch_path=<schema>``)."""
     dsn = database_url(url)
     try:
         conn = psycopg.connect(dsn, autocommit=True, application_name="fbs-schema", connect_timeout=15)
@@ -86,7 +92,22 @@ def connect(url: str | None) -> psycopg.Connection:
         conn.execute("SET client_connection_check_interval = '1s'")
     except psycopg.Error:
         pass
+    if placement.schema:
+        try:
+            use_schema(conn, placement.schema)
+        except BaseException:
+            conn.close()
+            raise
     return conn
+
+
+def use_schema(conn: psycopg.Connection, schema: str) -> None:
+    found = conn.execute("SELECT to_regnamespace(quote_ident(%s)) IS NOT NULL", (schema,)).fetchone()[0]
+    if not found:
+        database = conn.execute("SELECT current_database()").fetchone()[0]
+        raise MigrationError(f"schema {schema!r} does not exist in database {database!r}; "
+                             "`fbs-schema setup SOLUTION` creates it")
+    conn.execute("SELECT set_config('search_path', quote_ident(%s), false)", (schema,))
 
 
 def _line_of(sql: str, exc: psycopg.Error) -> int | None:
@@ -182,10 +203,10 @@ def _run_one(conn, m: mfiles.MigrationFile, options: RunOptions, progress, *, sq
 @contextmanager
 def locked(options: RunOptions, progress) -> Iterator[psycopg.Connection]:
     """A connection holding the migration lock; the lock is released and the connection closed after."""
-    conn = connect(options.database_url)
+    conn = connect(options.database_url, options.placement)
     key = None
     try:
-        key = ledger.lock(conn, timeout=options.wait_for_lock, on_wait=progress.step)
+        key = ledger.lock(conn, timeout=options.wait_for_lock, on_wait=progress.step, placement=options.placement)
         yield conn
     finally:
         if key is not None and not conn.closed:
@@ -261,7 +282,7 @@ def revert(options: RunOptions, progress) -> list[Step]:
 
 def status(options: RunOptions) -> list[StatusRow]:
     migrations = mfiles.resolve(options.migrations_dir)
-    with connect(options.database_url) as conn:
+    with connect(options.database_url, options.placement) as conn:
         applied = {a.version: a for a in ledger.applied(conn)}
     on_disk = migrations.by_version()
     rows = []

@@ -15,6 +15,8 @@ from datetime import datetime
 import psycopg
 
 from generator.errors import MigrationError
+from generator.placement import DEFAULT as DEFAULT_PLACEMENT
+from generator.placement import Placement
 
 TABLE = "_sqlx_migrations"
 ENSURE = """
@@ -47,7 +49,7 @@ class Applied:
 
 
 def lock_key(database: str) -> int:
-    """sqlx's key: 0x3d32ad9e * crc32(current_database()) as i64."""
+    """sqlx's key: 0x3d32ad9e * crc32(current_database()) as i64 (``Placement().lock_key``)."""
     return 0x3D32AD9E * zlib.crc32(database.encode("utf-8"))
 
 
@@ -86,9 +88,13 @@ def holders(conn: psycopg.Connection, key: int) -> str:
                      for p, app, addr, start, st in rows)
 
 
-def lock(conn: psycopg.Connection, *, timeout: float, poll: float = 0.2, on_wait=None) -> int:
+def lock(conn: psycopg.Connection, *, timeout: float, poll: float = 0.2, on_wait=None,
+         placement: Placement = DEFAULT_PLACEMENT) -> int:
+    """Take the placement's key (sqlx's key unless the placement is a schema: see
+    ``generator.placement``), polling until ``timeout``."""
     database = conn.execute("SELECT current_database()").fetchone()[0]
-    key = lock_key(database)
+    key = placement.lock_key(database)
+    where = f"database {database!r}" + (f", schema {placement.schema!r}" if placement.schema else "")
     deadline = time.monotonic() + timeout
     told = False
     while True:
@@ -99,7 +105,7 @@ def lock(conn: psycopg.Connection, *, timeout: float, poll: float = 0.2, on_wait
             told = True
         if time.monotonic() >= deadline:
             raise MigrationError(
-                f"could not take the migration lock on database {database!r} within {timeout:g} s; "
+                f"could not take the migration lock on {where} within {timeout:g} s; "
                 f"held by {holders(conn, key)}"
             )
         time.sleep(poll)

@@ -22,6 +22,8 @@ from generator import diff, render, rules, tenant
 from generator.errors import MigrationError, one_line
 from generator.model import Snapshot
 from generator.layout import KEPT_SNAPSHOT
+from generator.placement import DEFAULT as DEFAULT_PLACEMENT
+from generator.placement import Placement
 from generator.runner.apply import connect
 
 
@@ -48,8 +50,8 @@ def catalog(conn: psycopg.Connection, schema: str) -> dict[tuple[str, str, str],
     return {(k, t, n): d for k, t, n, d in conn.execute(query, {"schema": schema}).fetchall()}
 
 
-def expected_sql(snap: Snapshot, kept_rules: rules.Rules) -> list[str]:
-    operations = diff.diff_schemas(tenant.build(Snapshot.empty()), tenant.build(snap, kept_rules))
+def expected_sql(snap: Snapshot, kept_rules: rules.Rules, placement: Placement = DEFAULT_PLACEMENT) -> list[str]:
+    operations = diff.diff_schemas(tenant.build(Snapshot.empty()), tenant.build(snap, kept_rules, placement))
     return [render.statement(op) for op in operations]
 
 
@@ -73,16 +75,19 @@ def files_sql(migrations_dir: Path, up_to: int) -> list[str]:
     return out
 
 
-def verify(migrations_dir: Path, database_url: str | None, up_to: int | None = None) -> list[Difference]:
+def verify(migrations_dir: Path, database_url: str | None, up_to: int | None = None,
+           placement: Placement = DEFAULT_PLACEMENT) -> list[Difference]:
     """``up_to``: compare with the schema of the migration files up to that version instead of the
-    kept snapshot (baseline --target-version after a partial apply)."""
+    kept snapshot (baseline --target-version after a partial apply). ``placement``: the prefix the
+    tables were generated with; the schema to compare (the live side is the connection's
+    current_schema())."""
     if up_to is None:
         snap, kept_rules = load_expected(migrations_dir)
-        statements = expected_sql(snap, kept_rules)
+        statements = expected_sql(snap, kept_rules, placement)
     else:
         statements = files_sql(migrations_dir, up_to)
     scratch = f"fbs_verify_{uuid.uuid4().hex[:10]}"
-    with connect(database_url) as conn:
+    with connect(database_url, placement) as conn:
         try:
             live_schema = conn.execute("SELECT current_schema()").fetchone()[0]
             live = catalog(conn, live_schema)

@@ -50,8 +50,9 @@ OVERRIDES = {
 
 
 class RowMaker:
-    def __init__(self, conn: psycopg.Connection):
+    def __init__(self, conn: psycopg.Connection, prefix: str = ""):
         self.conn = conn
+        self.prefix = prefix  # a solution's table prefix: OVERRIDES are by unprefixed name
         self.made: dict[tuple[str, str], str] = {}
 
     def columns(self, table: str):
@@ -85,7 +86,7 @@ class RowMaker:
             return self.made[key]
         fks = self.fks(table)
         explicit = bool(values)
-        values = {**OVERRIDES.get(table, {}), **values}
+        values = {**OVERRIDES.get(table.removeprefix(self.prefix), {}), **values}
         row = {"tenant_id": tenant}
         for name, ctype, not_null, has_default in self.columns(table):
             if name in values:
