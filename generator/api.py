@@ -130,6 +130,7 @@ class GenerateOptions:
     check: bool = False
     renames_path: str | None = None
     reversible: bool = False
+    target: str | None = None  # postgres | citus | yugabyte ...; None: the folder's (fbs-target.json), else postgres
 
 
 @dataclass(frozen=True)
@@ -230,10 +231,13 @@ def generate(new: Snapshot, options: GenerateOptions = GenerateOptions(), progre
     from generator import ops, render, rules, tenant
     from generator import renames as renames_mod
     from generator import snapshot as snapshots
+    from generator import target as target_mod
     from generator import upgrade as upgrade_mod
     from generator.render import SnapshotInfo
 
     folder = options.migrations_dir
+    target = target_mod.resolve(folder, options.target,
+                                bool(existing_migrations(folder)) or (folder / KEPT_SNAPSHOT).exists())
     text = snapshots.dumps(new)
     sha = snapshots.sha256(text)
     previous, previous_rules = _previous_state(folder, new)
@@ -287,10 +291,11 @@ def generate(new: Snapshot, options: GenerateOptions = GenerateOptions(), progre
     existing = existing_migrations(folder)
     stamps = render.versions(options.timestamp or _now(), len(plans), existing[-1][0] if existing else None)
     timeouts = render.Timeouts(current_rules.lock_timeout, current_rules.statement_timeout)
+    anchor = render.anchor_of(old_schema, new_schema, [op for plan in plans for op in plan.operations])
     files: list[MigrationFile] = []
     for plan, version in zip(plans, stamps):
         common = dict(description=plan.description, version=version, snapshot=info,
-                      no_transaction=plan.no_transaction, timeouts=timeouts)
+                      no_transaction=plan.no_transaction, timeouts=timeouts, target=target, anchor=anchor)
         external = render.external_of(list(plan.operations), new_schema)
         if not options.reversible:
             files.append(render.render_file(list(plan.operations), external=external, **common))
@@ -305,6 +310,8 @@ def generate(new: Snapshot, options: GenerateOptions = GenerateOptions(), progre
         return GenerateResult("planned", files, tuple(operations), notes, external, sha, upgrade, reasons)
     progress.step(f"writing {len(files)} migration file(s) to {folder}")
     writes = [(folder / f.filename, f.text) for f in files] + [(folder / KEPT_SNAPSHOT, text)]
+    if target != target_mod.POSTGRES or (folder / target_mod.KEPT_TARGET).exists():
+        writes.append((folder / target_mod.KEPT_TARGET, target_mod.dumps(target)))
     if current_rules.source:
         writes.append((folder / KEPT_RULES, Path(current_rules.source).read_text("utf-8")))
     elif (folder / KEPT_RULES).exists():
