@@ -397,6 +397,13 @@ def lint(migrations_dir: Path, snapshot_path: str | None = None, *, check_up_to_
         for c in t.columns if c.type == "integer" and tenant.looks_like_record_id(c.name)
     )
     findings = tuple(lint_mod.semantic(migrations_dir, integer_ids))
+    from generator import target as target_mod
+
+    target = target_mod.of_folder(migrations_dir)
+    if not target.postgres_syntax and (sqlfluff or squawk):
+        progress.step(f"sqlfluff and squawk skipped: they parse PostgreSQL, and target {target.name}'s SQL is not "
+                      "all PostgreSQL syntax (the semantic checks above include its own rules)")
+        sqlfluff = squawk = False
     up_to_date, pending = None, 0
     if check_up_to_date:
         # against the given snapshot, else the one kept in the folder: then the check says whether

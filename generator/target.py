@@ -42,8 +42,12 @@ class Target:
     transactional_ddl: bool = True
     # SET LOCAL name = value at the top of every transactional migration file
     settings: tuple[tuple[str, str], ...] = ()
+    # The statements of a transactional file inside one DO block (Citus: see templates/migration.sql.j2)
+    one_block: bool = False
     # Lines added to every file header (comment text)
     header: tuple[str, ...] = ()
+    # Every statement is PostgreSQL syntax (sqlfluff and squawk can lint it)
+    postgres_syntax: bool = True
     # Run and tested on a real server by this project (False: written from the engine's docs)
     runnable_here: bool = True
 
@@ -55,6 +59,7 @@ CITUS = Target(
     templates=("citus",),
     set_null_columns=False,
     distribute=True,
+    one_block=True,
     settings=(
         # DDL on many distributed tables in one transaction: one connection per worker, so a later
         # statement never meets "there was a parallel operation on a distributed table"
@@ -84,6 +89,7 @@ YUGABYTE = Target(
     advisory_locks=False,  # not before 2025.1, and then only behind a flag
     transactional_ddl=False,
     header=_YUGABYTE_HEADER,
+    postgres_syntax=False,  # PRIMARY KEY ((tenant_id) HASH, ...)
     runnable_here=False,
 )
 
@@ -99,6 +105,7 @@ YUGABYTE_COLOCATED = Target(
     header=_YUGABYTE_HEADER + (
         "Colocated: create the database WITH COLOCATION = true; primary keys are range keys led by tenant_id.",
     ),
+    postgres_syntax=False,  # USING ybgin
     runnable_here=False,
 )
 

@@ -130,3 +130,64 @@ def test_plan_and_diagram_do_not_depend_on_the_target(bundled, tmp_path):
     pg = generate(bundled, tmp_path / "p")
     assert [op.describe() for op in citus.operations] == [op.describe() for op in pg.operations]
     assert api.diagram(bundled, changes_from=None) == api.diagram(bundled)
+
+
+def test_lint_knows_each_targets_rules(bundled, tmp_path):
+    from generator import lint
+
+    for name in ("citus", "yugabyte"):
+        folder = tmp_path / name
+        generate(bundled, folder, target=name)
+        assert lint.semantic(folder) == [], name
+    citus = tmp_path / "citus"
+    first = sorted(citus.glob("*_tables.sql"))[0]
+    first.write_text(first.read_text().replace("PERFORM create_distributed_table('account_move'", "-- ", 1))
+    extra = citus / "20990101000000_hand_written.sql"
+    extra.write_text("ALTER TABLE sale_order\nADD CONSTRAINT x_fkey FOREIGN KEY (tenant_id, partner_id) "
+                     "REFERENCES res_partner (tenant_id, id) ON DELETE SET NULL (partner_id);\n")
+    found = {(f.rule, Path(f.file).name) for f in lint.semantic(citus)}
+    assert ("citus-distribution", first.name) in found
+    assert ("set-null-unsupported", extra.name) in found
+    yb = tmp_path / "yugabyte"
+    (yb / "20990101000000_hand_written.sql").write_text(
+        "CREATE INDEX CONCURRENTLY x_idx ON res_partner USING ybgin (tenant_id, name);\nSELECT pg_advisory_lock(1);\n")
+    assert {f.rule for f in lint.semantic(yb)} == {"ybgin-multicolumn", "advisory-lock"}
+    proc = subprocess.run([sys.executable, "-m", "generator", "lint", "--migrations", str(yb), "--no-cache"],
+                          capture_output=True, text=True, cwd=api.PROJECT_ROOT)
+    assert "sqlfluff and squawk skipped" in proc.stderr
+
+
+def test_the_lock_table_fallback_excludes_a_second_runner(db, tmp_path):
+    """YugabyteDB before 2025.1 has no advisory locks: the runner locks a row instead (tried here on PostgreSQL)."""
+    import psycopg
+
+    from generator.errors import MigrationError
+    from generator.runner import ledger
+    from generator.runner.apply import connect
+
+    with ledger.table_lock(lambda: connect(db), timeout=1):
+        with pytest.raises(MigrationError, match="_fbs_migration_lock"):
+            with ledger.table_lock(lambda: connect(db), timeout=0.5):
+                pass
+    with ledger.table_lock(lambda: connect(db), timeout=1):  # released after the first
+        pass
+    with psycopg.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM _fbs_migration_lock").fetchone()[0] == 1
+
+
+def test_a_yugabyte_folder_uses_the_lock_table_and_says_a_failure_may_be_half_applied(db, tmp_path):
+    """Run on PostgreSQL (not YugabyteDB): the runner's side of the target, not the engine's."""
+    import psycopg
+
+    from generator.errors import MigrationError
+    from generator.runner.apply import RunOptions
+
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / KEPT_TARGET).write_text('{"target": "yugabyte"}\n')
+    (folder / "1_first.sql").write_text("CREATE TABLE IF NOT EXISTS a (x integer);\nSELECT y FROM a;\n")
+    with pytest.raises(MigrationError) as err:
+        api.migrate(RunOptions(migrations_dir=folder, database_url=db))
+    assert "DDL is not transactional on this target: the statements before line 2 of 1_first.sql" in str(err.value)
+    with psycopg.connect(db) as conn:
+        assert conn.execute("SELECT to_regclass('_fbs_migration_lock') IS NOT NULL").fetchone()[0]

@@ -103,7 +103,7 @@ def files_sql(migrations_dir: Path, up_to: int) -> list[str]:
     for m in mfiles.resolve(migrations_dir).up:
         if m.version <= up_to:
             text = re.sub(r"\bCONCURRENTLY\b", "", m.sql, count=1, flags=re.I) if m.no_transaction else m.sql
-            out.append(re.sub(r"^SELECT create_distributed_table\(.*\);$", "", text, flags=re.M))
+            out.append(re.sub(r"^(?:SELECT|PERFORM) create_distributed_table\(.*\);$", "", text, flags=re.M))
     return out
 
 

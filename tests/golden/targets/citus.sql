@@ -12,8 +12,9 @@ CREATE TABLE res_partner (
     CONSTRAINT res_partner_ref_uniq UNIQUE (tenant_id, name)
 );
 
--- hash-distributed by tenant_id: a tenant's rows, and its joins, live on one shard
-SELECT create_distributed_table('res_partner', 'tenant_id', colocate_with => 'none');
+-- hash-distributed by tenant_id: a tenant's rows, and its joins, live on one shard (PERFORM: in the
+-- file's DO block)
+PERFORM create_distributed_table('res_partner', 'tenant_id', colocate_with => 'none');
 
 -- create table sale_order (5 columns)
 CREATE TABLE sale_order (
@@ -25,8 +26,9 @@ CREATE TABLE sale_order (
     CONSTRAINT sale_order_pkey PRIMARY KEY (tenant_id, id)
 );
 
--- hash-distributed by tenant_id: a tenant's rows, and its joins, live on one shard
-SELECT create_distributed_table('sale_order', 'tenant_id', colocate_with => 'res_partner');
+-- hash-distributed by tenant_id: a tenant's rows, and its joins, live on one shard (PERFORM: in the
+-- file's DO block)
+PERFORM create_distributed_table('sale_order', 'tenant_id', colocate_with => 'res_partner');
 
 -- create index res_partner_name_trgm on res_partner
 CREATE INDEX res_partner_name_trgm ON res_partner USING gin (tenant_id, name gin_trgm_ops);
