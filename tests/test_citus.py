@@ -55,12 +55,14 @@ def assert_rls_through_the_coordinator(dsn: str, tables: list[str]) -> None:
     """A non-owner role sees its tenant's rows only, and cannot insert another tenant's, with the
     tenant set the way the README says (SET LOCAL, propagated to the workers)."""
     role = f"fbs_app_{uuid.uuid4().hex[:8]}"
+    mine, other = str(uuid.uuid4()), str(uuid.uuid4())  # tenants no other test wrote rows for
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE ROLE {}").format(sql.Identifier(role)))
+        # LOGIN: Citus opens the connections to the workers as this role
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
         conn.execute(sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}").format(
             sql.Identifier(role)))
         maker = behaviour.UniqueRows(conn)
-        made = [t for t in tables if _made(maker, t)]
+        made = [t for t in tables if _made(maker, t, mine)]
     assert len(made) >= 0.9 * len(tables), sorted(set(tables) - set(made))
     try:
         with psycopg.connect(dsn, autocommit=True) as conn:
@@ -69,17 +71,17 @@ def assert_rls_through_the_coordinator(dsn: str, tables: list[str]) -> None:
                 name = sql.Identifier(t)
                 with conn.transaction(force_rollback=True):
                     conn.execute("SET LOCAL citus.propagate_set_commands = 'local'")
-                    conn.execute(sql.SQL("SET LOCAL app.tenant_id = {}").format(sql.Literal(B)))
+                    conn.execute(sql.SQL("SET LOCAL app.tenant_id = {}").format(sql.Literal(mine)))
                     counts = conn.execute(sql.SQL("SELECT count(*), count(*) FILTER (WHERE tenant_id = %s) FROM {}")
-                                          .format(name), (B,)).fetchone()
+                                          .format(name), (mine,)).fetchone()
                     assert counts[0] == counts[1] >= 1, (t, counts)
                 with conn.transaction(force_rollback=True):
                     conn.execute("SET LOCAL citus.propagate_set_commands = 'local'")
-                    conn.execute(sql.SQL("SET LOCAL app.tenant_id = {}").format(sql.Literal(A)))
+                    conn.execute(sql.SQL("SET LOCAL app.tenant_id = {}").format(sql.Literal(other)))
                     assert conn.execute(sql.SQL("SELECT count(*) FROM {}").format(name)).fetchone()[0] == 0, t
                     assert conn.execute(sql.SQL("UPDATE {} SET tenant_id = tenant_id").format(name)).rowcount == 0, t
                     with pytest.raises(errors.InsufficientPrivilege, match="row-level security"):
-                        conn.execute(sql.SQL("INSERT INTO {} (tenant_id) VALUES (%s)").format(name), (B,))
+                        conn.execute(sql.SQL("INSERT INTO {} (tenant_id) VALUES (%s)").format(name), (mine,))
             # without the tenant set, nothing at all (fails closed)
             assert conn.execute("SELECT count(*) FROM res_partner").fetchone()[0] == 0
     finally:
@@ -88,9 +90,9 @@ def assert_rls_through_the_coordinator(dsn: str, tables: list[str]) -> None:
             conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
 
 
-def _made(maker, table: str) -> bool:
+def _made(maker, table: str, tenant: str) -> bool:
     try:
-        maker.make(table, B, reuse=False)
+        maker.make(table, tenant, reuse=False)
         return True
     except psycopg.Error:
         return False
@@ -182,11 +184,14 @@ def test_incremental_migration_to_the_sales_inventory_preset(tmp_path, increment
     assert second.status == "written" and all("-- Target: Citus." in f.text for f in second.files)
     created = {op.table.name for op in second.operations if type(op).__name__ == "CreateTable"}
     assert created, "the preset adds tables"
+    plain = tmp_path / "postgres"  # the same two steps for PostgreSQL, to compare with
+    generate(a, plain)
+    generate(b, plain)
     with citus.fresh_database() as dsn, pg.fresh_database() as pg_dsn:
         assert len(migrate(folder, dsn, target_version=first.files[-1].version)) == len(first.files)
         assert len(migrate(folder, dsn)) == len(second.files)
         assert_distributed_and_verified(dsn, folder)
-        migrate(folder, pg_dsn)
+        migrate(plain, pg_dsn)
         changed = created | {op.table_name for op in second.operations}
         assert_foreign_keys_behave_as_on_postgres(dsn, pg_dsn, only=changed)
         assert_rls_through_the_coordinator(dsn, sorted(created))

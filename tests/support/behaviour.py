@@ -47,6 +47,15 @@ class UniqueRows(RowMaker):
         return value
 
 
+PRIMARY_KEY = """
+SELECT array_agg(a.attname::text ORDER BY k.n)
+FROM pg_index AS i
+CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)
+INNER JOIN pg_attribute AS a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+WHERE i.indrelid = %s::regclass AND i.indisprimary
+"""
+
+
 def foreign_keys(dsn: str) -> list[tuple[str, str, str, str]]:
     with psycopg.connect(dsn) as conn:
         return conn.execute(FOREIGN_KEYS).fetchall()
@@ -67,21 +76,27 @@ def outcome(conn: psycopg.Connection, maker: RowMaker, child: str, column: str, 
     except psycopg.Error:
         return "skipped"
     if _has_id(conn, child):  # the very child rows, by id
-        select = sql.SQL("SELECT {} FROM {} WHERE tenant_id = %s AND id = %s").format(
-            sql.Identifier(column), sql.Identifier(child))
-        state = lambda tenant, row: conn.execute(select, (tenant, row)).fetchall()  # noqa: E731
-    else:  # a relation table: its rows are their key
-        select = sql.SQL("SELECT {c} FROM {t} WHERE tenant_id = %s AND {c} = %s").format(
-            c=sql.Identifier(column), t=sql.Identifier(child))
-        state = lambda tenant, row: conn.execute(select, (tenant, shared_id)).fetchall()  # noqa: E731
+        key_a, key_b = ("id",), ("id",)
+        where_a, where_b = (child_a,), (child_b,)
+    else:  # a table without id (relation, company values): each child row by its primary key
+        key_a = key_b = tuple(conn.execute(PRIMARY_KEY, (child,)).fetchone()[0])
+        find = sql.SQL("SELECT {k} FROM {t} WHERE tenant_id = %s AND {c} = %s").format(
+            k=sql.SQL(", ").join(map(sql.Identifier, key_a)), t=sql.Identifier(child), c=sql.Identifier(column))
+        where_a = conn.execute(find, (A, shared_id)).fetchone()
+        where_b = conn.execute(find, (B, shared_id)).fetchone()
+    def state(tenant, key, values):
+        query = sql.SQL("SELECT {c} FROM {t} WHERE tenant_id = %s AND ({k}) = ({v})").format(
+            c=sql.Identifier(column), t=sql.Identifier(child), k=sql.SQL(", ").join(map(sql.Identifier, key)),
+            v=sql.SQL(", ").join(sql.Placeholder() * len(key)))
+        return conn.execute(query, (tenant, *values)).fetchall()
     delete = sql.SQL("DELETE FROM {} WHERE tenant_id = %s AND id = %s").format(sql.Identifier(parent))
     try:
         conn.execute(delete, (A, shared_id))
-        after = state(A, child_a)
+        after = state(A, key_a, where_a)
         result = {(): "removed", ((None,),): "nulled"}.get(tuple(after), f"kept {after}")
     except errors.ForeignKeyViolation:
         result = "refused"
-    if [tuple(r) for r in state(B, child_b)] != [(uuid.UUID(shared_id),)]:
+    if [tuple(r) for r in state(B, key_b, where_b)] != [(uuid.UUID(shared_id),)]:
         return "B changed"
     return result
 

@@ -9,6 +9,7 @@ dropped WITH (FORCE) on every node afterwards."""
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from contextlib import contextmanager
 from typing import Iterator
@@ -60,9 +61,22 @@ def fresh_database(prefix: str = "fbs_citus") -> Iterator[str]:
                 conn.execute("SELECT citus_add_node(%s, %s)", (host, port))
         yield dsn
     finally:
-        with psycopg.connect(coordinator, autocommit=True) as conn:
-            conn.execute("SET citus.enable_create_database_propagation = on")
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        drop(coordinator, name)
+
+
+def drop(coordinator: str, name: str, tries: int = 20) -> None:
+    """DROP DATABASE ... WITH (FORCE) on every node; retried while a worker's Citus maintenance
+    daemon still holds a session there ("is being accessed by other users")."""
+    for attempt in range(tries):
+        try:
+            with psycopg.connect(coordinator, autocommit=True) as conn:
+                conn.execute("SET citus.enable_create_database_propagation = on")
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            return
+        except psycopg.errors.ObjectInUse:
+            if attempt == tries - 1:
+                raise
+            time.sleep(1)
 
 
 PLACEMENT = """
