@@ -459,7 +459,7 @@ def compare_odoo(dsn: str, *, snapshot_path: str | None = None, migrations_dir: 
     from generator import compare as compare_mod
     from generator import render, rules, tenant
     from generator import snapshot as snapshots
-    from generator.capture import database, odoo_catalog
+    from generator.capture import catalog, database, odoo_catalog
 
     if snapshot_path and migrations_dir is not None:
         raise UsageError("give --snapshot or --migrations, not both")

@@ -13,7 +13,7 @@ import pytest
 from generator import api
 from generator.capture.scope import Scope
 from generator.capture.transports import OdooConfig
-from generator.errors import CaptureError
+from generator.errors import CaptureError, UsageError
 from tests.support.make_fixtures import load_records
 from tests.support.odoo_server import DB, PASSWORD, USER, FakeOdoo
 
@@ -119,7 +119,7 @@ def test_nobody_listening(protocol):
 
 
 def test_unknown_protocol_is_refused():
-    with pytest.raises(CaptureError, match="--protocol 'soap' is not one of auto, jsonrpc, json2, xmlrpc"):
+    with pytest.raises(UsageError, match="--protocol 'soap' is not one of auto, jsonrpc, json2, xmlrpc"):
         api.read_catalog(api.Source(odoo=config("http://x", "soap")), api.Silent())
 
 

@@ -282,7 +282,7 @@ def test_upgrade_is_equivalent_to_a_fresh_schema_and_keeps_rows(step, tmp_path, 
     assert [str(x) for x in lint.semantic(folder)] == []
     code, out = lint.run_squawk(sorted(only.glob("*.sql")))
     assert code == 0, out
-    code, out = lint.run_sqlfluff(only)
+    code, out = lint.run_sqlfluff(sorted(only.glob("*.sql")))
     assert code == 0, out
 
     api.migrate(RunOptions(migrations_dir=folder, database_url=db))
