@@ -13,7 +13,8 @@
 - generate: seconds and peak memory of load + tenant rules + diff + render for the bundled snapshot, the
   full reference metadata (every installed model) and a synthetic snapshot of > 2,000 models built from it;
 - diff of two full reference snapshots (without and with purchase);
-- lint time of the bundled migrations; apply time, runner vs psql;
+- lint time of the bundled migrations; apply time, runner vs psql; apply time on Citus (CITUS_URL) next to
+  PostgreSQL for the same snapshot (`python -m bench citus` alone);
 - query cost with realistic data (bench/queries.py), with and without the tenant-leading FK indexes.
 """
 
@@ -285,7 +286,38 @@ def apply_cost(folder: Path) -> list[dict]:
     return out
 
 
+def citus_apply() -> dict:
+    """The bundled snapshot rendered for PostgreSQL and for Citus, each applied by `fbs-schema migrate`
+    to an empty database: PostgreSQL 15 (DATABASE_URL / 127.0.0.1:5432) next to the Citus cluster
+    at CITUS_URL (coordinator + workers). One run each (Citus builds ~3,500 shards)."""
+    import tempfile
+
+    from generator.runner.apply import RunOptions
+    from tests.support import citus, pg
+    from tests.support.migrations import generate
+
+    if not citus.url():
+        return {"not_run": "CITUS_URL is not set (e.g. CITUS_URL=postgresql://postgres@127.0.0.1:9700/postgres make bench)"}
+    snap = snapshot.load(api.BUNDLED_SNAPSHOT)
+    out = {"snapshot": api.BUNDLED_SNAPSHOT.name}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, fresh in (("postgres", pg.fresh_database), ("citus", citus.fresh_database)):
+            folder = Path(tmp) / name
+            generate(snap, folder, target=name)
+            with fresh("fbs_bench") as dsn:
+                start = time.perf_counter()
+                steps = api.migrate(RunOptions(migrations_dir=folder, database_url=dsn))
+                seconds = time.perf_counter() - start
+                tables = citus.placement(dsn) if name == "citus" else None
+            out[name] = {"files": len(steps), "seconds": round(seconds, 2)}
+            if tables:
+                out[name].update(tables=tables[0], distributed=tables[1], colocation_groups=tables[2])
+    out["ratio"] = round(out["citus"]["seconds"] / out["postgres"]["seconds"], 1)
+    return out
+
+
 PARTS = {
+    "citus": citus_apply,
     "protocols": lambda: capture_protocols(load_records(FIXTURES), 0.0) + capture_protocols(load_records(FIXTURES), 0.02),
     "startup": startup,
     "lint-cache": lint_cached,
@@ -333,6 +365,8 @@ def main() -> None:
     query = queries.run()
     print("apply ...", file=sys.stderr)
     apply = apply_cost(api.PROJECT_ROOT / "migrations")
+    print("apply on Citus (when CITUS_URL is set) ...", file=sys.stderr)
+    on_citus = citus_apply()
     results = {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
         "machine": f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}, "
@@ -344,6 +378,7 @@ def main() -> None:
         "generate": generate,
         "generate_at_scale": scale,
         "apply": apply,
+        "apply_citus": on_citus,
         "diff": diffed,
         "lint": linted,
         "queries": query,
@@ -380,6 +415,14 @@ def main() -> None:
     lines += ["", "| apply the bundled migrations to an empty database | files | seconds | vs psql |", "|---|---:|---:|---:|"]
     for a in apply:
         lines.append(f"| {a['way']} | {a['files']} | {a['seconds']:.2f} | {a.get('ratio_to_psql', 1.0):.2f}x |")
+    if "not_run" in on_citus:
+        lines += ["", f"Apply on Citus: not run: {on_citus['not_run']}."]
+    else:
+        c, p = on_citus["citus"], on_citus["postgres"]
+        lines += ["", f"| apply {on_citus['snapshot']} with fbs-schema migrate | files | seconds |", "|---|---:|---:|",
+                  f"| PostgreSQL 15 (--target postgres) | {p['files']} | {p['seconds']:.2f} |",
+                  f"| Citus 3 nodes (--target citus; {c['distributed']}/{c['tables']} tables distributed, "
+                  f"{c['colocation_groups']} colocation group) | {c['files']} | {c['seconds']:.2f} |"]
     rows = ", ".join(f"{t} {n:,}" for t, n in query["rows"].items())
     lines += ["", f"Query cost, {query['tenants']} tenants ({rows}; loaded in {query['load_seconds']} s); "
                   f"EXPLAIN (ANALYZE, BUFFERS), median of 5; \"without\" = after dropping the "

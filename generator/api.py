@@ -140,6 +140,7 @@ class GenerateOptions:
     rules: Rules | None = None
     rules_text: str = ""
     placement: Placement = DEFAULT_PLACEMENT
+    target: str | None = None  # postgres | citus | yugabyte ...; None: the folder's (fbs-target.json), else postgres
 
 
 @dataclass(frozen=True)
@@ -258,10 +259,13 @@ def _generate(new: Snapshot, options: GenerateOptions, progress: Progress) -> Ge
     from generator import ops, render, rules, tenant
     from generator import renames as renames_mod
     from generator import snapshot as snapshots
+    from generator import target as target_mod
     from generator import upgrade as upgrade_mod
     from generator.render import SnapshotInfo
 
     folder = options.migrations_dir
+    target = target_mod.resolve(folder, options.target,
+                                bool(existing_migrations(folder)) or (folder / KEPT_SNAPSHOT).exists())
     text = snapshots.dumps(new)
     sha = snapshots.sha256(text)
     previous, previous_rules = _previous_state(folder, new)
@@ -315,11 +319,12 @@ def _generate(new: Snapshot, options: GenerateOptions, progress: Progress) -> Ge
     existing = existing_migrations(folder)
     stamps = render.versions(options.timestamp or _now(), len(plans), existing[-1][0] if existing else None)
     timeouts = render.Timeouts(current_rules.lock_timeout, current_rules.statement_timeout)
+    anchor = render.anchor_of(old_schema, new_schema, [op for plan in plans for op in plan.operations])
     files: list[MigrationFile] = []
     refs = render.external_refs(new_schema)
     for plan, version in zip(plans, stamps):
         common = dict(description=plan.description, version=version, snapshot=info,
-                      no_transaction=plan.no_transaction, timeouts=timeouts)
+                      no_transaction=plan.no_transaction, timeouts=timeouts, target=target, anchor=anchor)
         external = render.external_of(list(plan.operations), new_schema, refs)
         if not options.reversible:
             files.append(render.render_file(list(plan.operations), external=external, **common))
@@ -334,6 +339,8 @@ def _generate(new: Snapshot, options: GenerateOptions, progress: Progress) -> Ge
         return GenerateResult("planned", files, tuple(operations), notes, external, sha, upgrade, reasons)
     progress.step(f"writing {len(files)} migration file(s) to {folder}")
     writes = [(_inside(folder, f.filename), f.text) for f in files] + [(folder / KEPT_SNAPSHOT, text)]
+    if target != target_mod.POSTGRES or (folder / target_mod.KEPT_TARGET).exists():
+        writes.append((folder / target_mod.KEPT_TARGET, target_mod.dumps(target)))
     if options.rules is not None:
         kept_rules_text = options.rules_text
     else:
@@ -435,6 +442,13 @@ def lint(migrations_dir: Path, snapshot_path: str | None = None, *, check_up_to_
         for c in t.columns if c.type == "integer" and tenant.looks_like_record_id(c.name)
     )
     findings = tuple(lint_mod.semantic(migrations_dir, integer_ids))
+    from generator import target as target_mod
+
+    target = target_mod.of_folder(migrations_dir)
+    if not target.postgres_syntax and (sqlfluff or squawk):
+        progress.step(f"sqlfluff and squawk skipped: they parse PostgreSQL, and target {target.name}'s SQL is not "
+                      "all PostgreSQL syntax (the semantic checks above include its own rules)")
+        sqlfluff = squawk = False
     up_to_date, pending = None, 0
     if check_up_to_date:
         # against the given snapshot, else the one kept in the folder: then the check says whether

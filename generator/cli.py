@@ -18,6 +18,7 @@ import click
 
 from generator.capture import scope as scoping
 from generator.errors import FbsError, UsageError
+from generator.target import TARGETS as TARGET_NAMES
 
 
 class StderrProgress:
@@ -297,12 +298,16 @@ def capture(odoo_url, odoo_db, odoo_user, protocol, odoo_dsn, from_snapshot, mod
 @click.option("--renames", "renames_path", type=click.Path(dir_okay=False),
               help="Rename hints (default: ./fbs-renames.toml if present): renamed models and fields keep their data.")
 @click.option("--reversible", is_flag=True, help="Write <version>_<name>.up.sql / .down.sql pairs.")
+@click.option("--target", "target", type=click.Choice(list(TARGET_NAMES)),
+              help="Database the SQL is written for (default: the one kept in the folder's fbs-target.json, "
+                   "else postgres). citus: every table distributed by tenant_id; yugabyte: hash-sharded keys "
+                   "(from its docs, not run here). A folder keeps its target: changing it is refused.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages on standard error.")
 @click.option("--database-url", hidden=True, default=None)
 @with_solution_options
 def generate(snapshot_path, odoo_url, odoo_db, odoo_user, protocol, odoo_dsn, from_snapshot, modules, preset,
              with_references, reference_depth, company_dependent, migrations_dir, rules_path, timestamp,
-             allow_destructive, dry_run, check, renames_path, reversible, quiet, database_url, solution_name,
+             allow_destructive, dry_run, check, renames_path, reversible, target, quiet, database_url, solution_name,
              all_solutions, config_path):
     """Render the snapshot into versioned, tenant-scoped SQL migrations in migrations/.
 
@@ -329,7 +334,7 @@ def generate(snapshot_path, odoo_url, odoo_db, odoo_user, protocol, odoo_dsn, fr
         except ValueError:
             _run(_raise, UsageError(f"--timestamp {timestamp!r} is not YYYYMMDDHHMMSS"))
     options = api.GenerateOptions(Path(migrations_dir), rules_path, stamp, allow_destructive, dry_run, check,
-                                  renames_path, reversible)
+                                  renames_path, reversible, target=target)
     if chosen is None:
         scope = build_scope(modules, preset, with_references, reference_depth)
         new = _run(api.load_new_snapshot, source, scope, snapshot_path, progress)

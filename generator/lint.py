@@ -12,6 +12,15 @@ Checks (each finding names file and line):
 - concurrent-index: CREATE INDEX without CONCURRENTLY on a table not created in the same file;
 - destructive-marker: DROP TABLE / DROP COLUMN / ALTER COLUMN TYPE in an up migration without the
   "!!! DESTRUCTIVE" header (or a "-- fbs: destructive" comment on the statement).
+Target rules (the folder's fbs-target.json, see generator/target.py):
+- set-null-unsupported (citus, yugabyte): a foreign key with ON DELETE SET NULL / SET DEFAULT, which
+  Citus refuses on a key that holds tenant_id and YugabyteDB 2024.2 cannot limit to one column (the
+  generated SQL uses a trigger instead);
+- citus-distribution (citus): a table created in a file that does not distribute it by tenant_id
+  (create_distributed_table) in the same file;
+- ybgin-multicolumn (yugabyte): a GIN index on more than one column (ybgin takes one);
+- advisory-lock (yugabyte): pg_advisory_lock and friends, not implemented before 2025.1.
+A Citus file's DO block (templates/migration.sql.j2) is read statement by statement.
 sqlfluff and squawk lint only what they have not found clean before: a committed migration is
 immutable (sqlx's ledger holds its SHA-384), so a clean verdict is kept per SHA-384 of the file's
 bytes and per tool version and config (``CleanCache``, a JSON file under ``.cache/`` beside the
@@ -34,6 +43,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from generator import target as target_mod
 from generator.naming import MAX_IDENTIFIER_BYTES
 from generator.tenant import looks_like_record_id
 from generator.runner import files as mfiles
@@ -120,6 +130,14 @@ def statements(text: str) -> list[tuple[int, str, str]]:
     return out
 
 
+BLOCK = re.compile(r"^(DO \$fbs_migration\$\nBEGIN|END\n\$fbs_migration\$;)$", re.M)
+
+
+def unblock(text: str) -> str:
+    """A Citus file's statements outside its DO block (same line numbers), so each is read alone."""
+    return BLOCK.sub(lambda m: "\n" * m.group().count("\n"), text)
+
+
 def _name(token: str) -> str:
     return token[1:-1].replace('""', '"') if token.startswith('"') else token.lower()
 
@@ -153,7 +171,9 @@ INTEGER_TYPES = ("integer", "int", "int4", "bigint", "int8", "smallint", "int2",
 
 
 class _Linter:
-    def __init__(self, integer_ids: frozenset[tuple[str, str]] = frozenset()):
+    def __init__(self, integer_ids: frozenset[tuple[str, str]] = frozenset(),
+                 target: target_mod.Target = target_mod.POSTGRES):
+        self.target = target
         self.integer_ids = integer_ids  # (table, column) kept integer on purpose (rules [[record_id]])
         self.tables: dict[str, _Table] = {}
         self.fks: list[tuple[Finding, str, tuple[str, ...]]] = []  # (where, table, columns)
@@ -196,6 +216,9 @@ class _Linter:
 
     def constraint(self, table: str, definition: str, file: str, line: int) -> bool:
         body = re.sub(rf"^CONSTRAINT\s+{IDENT}\s+", "", definition, flags=re.I)
+        # YugabyteDB's key forms: PRIMARY KEY ((tenant_id) HASH, id ASC) reads as (tenant_id, id)
+        body = re.sub(r"\(\(([^()]*)\)\s+HASH\b", r"(\1", body, flags=re.I)
+        body = re.sub(r"\s+(?:ASC|DESC)\b", "", body, flags=re.I)
         t = self.tables.setdefault(table, _Table())
         m = re.match(r"PRIMARY KEY\s*\(([^)]*)\)", body, re.I)
         if m:
@@ -221,8 +244,23 @@ class _Linter:
                          f"identifier {_name(token)[:40]}... is {len(_name(token).encode('utf-8'))} bytes; "
                          f"PostgreSQL truncates it to {MAX_IDENTIFIER_BYTES}")
 
+    def target_rules(self, file: str, line: int, sql: str) -> None:
+        t = self.target
+        if not t.set_null_columns and re.search(r"\bON DELETE SET (NULL|DEFAULT)\b", sql, re.I):
+            self.add(file, line, "set-null-unsupported",
+                     f"ON DELETE SET NULL / SET DEFAULT on target {t.name}: Citus refuses it on a key that holds "
+                     "tenant_id and YugabyteDB 2024.2 has no SET NULL (col); use the FK without an action plus "
+                     "the set null trigger that fbs-schema generate writes")
+        if not t.gin_multicolumn:
+            m = re.search(r"\bUSING (?:yb)?gin\s*\((.*)\)", sql, re.I)
+            if m and len(_split_top(m.group(1))) > 1:
+                self.add(file, line, "ybgin-multicolumn", "a GIN (ybgin) index on YugabyteDB takes one column only")
+        if not t.advisory_locks and re.search(r"\bpg_(try_)?advisory_(xact_)?lock", sql, re.I):
+            self.add(file, line, "advisory-lock", f"advisory locks are not available on target {t.name}")
+
     def statement(self, file: str, line: int, sql: str, comments: str, created: set[str], marked: bool):
         self.identifiers(file, line, sql)
+        self.target_rules(file, line, sql)
         destructive = not marked and STATEMENT_MARKER not in comments
         m = re.match(rf"CREATE TABLE (?:IF NOT EXISTS )?({IDENT})\s*\((.*)\)\s*$", sql, re.I)
         if m:
@@ -283,15 +321,22 @@ class _Linter:
 def semantic(folder: Path, integer_ids: frozenset[tuple[str, str]] = frozenset()) -> list[Finding]:
     """``integer_ids``: (table, column) pairs that the rules keep integer although named like a record id."""
     migrations = mfiles.resolve(folder)
-    linter = _Linter(integer_ids)
+    target = target_mod.of_folder(folder)
+    linter = _Linter(integer_ids, target)
     for m in migrations.up:
         created: set[str] = set()
         marked = MARKER in m.sql
-        for line, sql, comments in statements(m.sql):
+        for line, sql, comments in statements(unblock(m.sql)):
             linter.statement(str(m.path), line, sql, comments, created, marked)
+        if target.distribute:
+            distributed = {_name(t) for t in re.findall(rf"create_distributed_table\('({IDENT})'", m.sql)}
+            for table in sorted(created - distributed):
+                linter.add(str(m.path), 1, "citus-distribution",
+                           f"table {table} is created but not distributed by tenant_id in this file "
+                           "(create_distributed_table): Citus would keep it on the coordinator")
     linter.finish()
     for d in migrations.down.values():  # identifiers only: a down file undoes its up, drops included
-        for line, sql, _ in statements(d.sql):
+        for line, sql, _ in statements(unblock(d.sql)):
             linter.identifiers(str(d.path), line, sql)
     return sorted(linter.findings, key=lambda f: (f.file, f.line, f.rule))
 

@@ -28,6 +28,7 @@ from generator.layout import KEPT_RULES, KEPT_SNAPSHOT
 from generator.model import Snapshot
 from generator.rules import Rules
 from generator.tables import Check, ExternalReference, ForeignKey, Index, IndexColumn, Schema, Unique
+from generator.target import POSTGRES, Target
 
 TEMPLATES = Path(os.environ.get("FBS_TEMPLATES") or layout.shipped("templates"))
 VERSION_FORMAT = "%Y%m%d%H%M%S"
@@ -93,12 +94,29 @@ def environment() -> jinja2.Environment:
     env.filters["ident"] = naming.ident
     env.filters["literal"] = naming.literal
     env.filters["comment"] = naming.comment
+    env.filters["shorten"] = naming.shorten
     return env
 
 
-def statement(op: ops.Op) -> str:
-    text = environment().get_template(f"ops/{op.kind}.sql.j2").render(op=op)
+def template(target: Target, name: str) -> jinja2.Template:
+    """``templates/<target folder>/<name>`` where the target's SQL differs, else ``templates/<name>``."""
+    return environment().select_template([f"{folder}/{name}" for folder in target.templates] + [name])
+
+
+def statement(op: ops.Op, target: Target = POSTGRES, anchor: str | None = None) -> str:
+    """One operation as SQL for ``target``. ``anchor``: the table every new distributed table is
+    colocated with (Citus); None when the operation's own table is the first one."""
+    text = template(target, f"ops/{op.kind}.sql.j2").render(op=op, target=target, anchor=anchor)
     return re.sub(r"\n{3,}", "\n\n", text).strip("\n")
+
+
+def anchor_of(old: Schema, new: Schema, operations: list[ops.Op]) -> str | None:
+    """The table new distributed tables are colocated with: the first (by name) table that exists
+    before the migration and stays, else the first table the migration creates."""
+    kept = sorted({t.name for t in old.tables} & {t.name for t in new.tables})
+    if kept:
+        return kept[0]
+    return next((op.table.name for op in operations if isinstance(op, ops.CreateTable)), None)
 
 
 @dataclass(frozen=True)
@@ -178,8 +196,9 @@ def lock_safe(description: str, operations: list[ops.Op]) -> list[FilePlan]:
 def render_file(operations: list[ops.Op], *, description: str, version: int, snapshot: SnapshotInfo,
                 external: tuple[ExternalReference, ...] = (), suffix: str = ".sql",
                 down_of: int | None = None, no_transaction: bool = False,
-                timeouts: Timeouts = Timeouts()) -> MigrationFile:
-    text = environment().get_template("migration.sql.j2").render(
+                timeouts: Timeouts = Timeouts(), target: Target = POSTGRES, anchor: str | None = None) -> MigrationFile:
+    text = template(target, "migration.sql.j2").render(
+        target=target,
         down_of=down_of,
         timeouts=timeouts,
         description=description,
@@ -189,7 +208,7 @@ def render_file(operations: list[ops.Op], *, description: str, version: int, sna
         modules=snapshot.modules,
         destructive=[op for op in operations if op.destructive],
         external=external,
-        statements=[statement(op) for op in operations],
+        statements=[statement(op, target, anchor) for op in operations],
         no_transaction=no_transaction,
     )
     return MigrationFile(version, description, text.rstrip("\n") + "\n", suffix)

@@ -12,7 +12,7 @@ import generator
 
 LAYERS = [
     {"generator.errors", "generator.layout", "generator.model", "generator.naming", "generator.config_schema",
-     "generator.dsn", "generator.placement", "generator"},
+     "generator.dsn", "generator.placement", "generator.target", "generator"},
     {"generator.capture", "generator.capture.records", "generator.capture.profiles", "generator.capture.transports",
      "generator.capture.catalog", "generator.capture.scope", "generator.capture.rpc", "generator.capture.database",
      "generator.capture.odoo_catalog"},

@@ -20,6 +20,7 @@ from typing import Iterator
 import psycopg
 from psycopg import errors as pgerrors
 
+from generator import target as target_mod
 from generator.errors import MigrationError, one_line
 from generator.placement import DEFAULT as DEFAULT_PLACEMENT
 from generator.placement import Placement
@@ -46,6 +47,9 @@ class RunOptions:
     statement_timeout: str = "0"  # SET LOCAL statement_timeout (0 = none)
     retries: int = 3  # retries of a migration that hit lock_timeout
     placement: Placement = DEFAULT_PLACEMENT  # a schema: search_path, ledger and lock key there
+    # None: as the folder's target says (fbs-target.json): "advisory" (pg_try_advisory_lock, sqlx's
+    # key) or "table" (a row lock in _fbs_migration_lock, for YugabyteDB without advisory locks)
+    lock: str | None = None
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,8 @@ def _line_of(sql: str, exc: psycopg.Error) -> int | None:
     return sql[: int(position) - 1].count("\n") + 1
 
 
-def _failure(m: mfiles.MigrationFile, exc: psycopg.Error, conn: psycopg.Connection, what: str = "failed") -> MigrationError:
+def _failure(m: mfiles.MigrationFile, exc: psycopg.Error, conn: psycopg.Connection, what: str = "failed",
+             transactional: bool = True) -> MigrationError:
     line = _line_of(m.sql, exc)
     where = f"{m.path}:{line}" if line else str(m.path)
     detail = f"\n  DETAIL: {exc.diag.message_detail}" if exc.diag.message_detail else ""
@@ -134,8 +139,13 @@ def _failure(m: mfiles.MigrationFile, exc: psycopg.Error, conn: psycopg.Connecti
         if invalid:
             text += (f"\n  INVALID index(es) left by the failed build: {', '.join(invalid)}; drop each with "
                      "DROP INDEX CONCURRENTLY and run migrate again")
-    else:
+    elif transactional:
         text += "\n  Nothing of it was applied (rolled back)."
+    else:
+        before = f"before line {line} " if line else ""
+        text += (f"\n  DDL is not transactional on this target: the statements {before}of {m.path.name} may have "
+                 "been applied although its ledger row was not written. The file is written to be run again "
+                 "(IF NOT EXISTS / IF EXISTS): fix the cause and run migrate again.")
     return MigrationError(text)
 
 
@@ -197,13 +207,23 @@ def _run_one(conn, m: mfiles.MigrationFile, options: RunOptions, progress, *, sq
                           f"retry {attempt}/{options.retries}")
             time.sleep(min(2.0 ** attempt * 0.25, 5.0))
         except psycopg.Error as exc:
-            raise _failure(m, exc, conn) from None
+            raise _failure(m, exc, conn,
+                           transactional=target_mod.of_folder(options.migrations_dir).transactional_ddl) from None
 
 
 @contextmanager
 def locked(options: RunOptions, progress) -> Iterator[psycopg.Connection]:
     """A connection holding the migration lock; the lock is released and the connection closed after."""
+    how = options.lock or ("advisory" if target_mod.of_folder(options.migrations_dir).advisory_locks else "table")
     conn = connect(options.database_url, options.placement)
+    if how == "table":
+        try:
+            with ledger.table_lock(lambda: connect(options.database_url, options.placement), timeout=options.wait_for_lock,
+                                   on_wait=progress.step):
+                yield conn
+        finally:
+            conn.close()
+        return
     key = None
     try:
         key = ledger.lock(conn, timeout=options.wait_for_lock, on_wait=progress.step, placement=options.placement)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -115,3 +116,40 @@ def unlock(conn: psycopg.Connection, key: int) -> None:
     conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
 
+
+
+# The lock for targets without advisory locks (YugabyteDB before 2025.1): one row of a table, locked
+# FOR UPDATE NOWAIT by a second connection whose transaction stays open while the runner works. A
+# runner that dies loses its connection, and the server ends the transaction and the lock with it.
+LOCK_TABLE = "_fbs_migration_lock"
+ENSURE_LOCK = f"""
+CREATE TABLE IF NOT EXISTS {LOCK_TABLE} (id integer PRIMARY KEY, note text NOT NULL);
+INSERT INTO {LOCK_TABLE} (id, note) VALUES (1, 'locked FOR UPDATE by the running fbs-schema runner')
+ON CONFLICT (id) DO NOTHING
+"""
+
+
+@contextmanager
+def table_lock(connect, *, timeout: float, poll: float = 0.2, on_wait=None):
+    holder = connect()
+    try:
+        holder.execute(ENSURE_LOCK)
+        deadline = time.monotonic() + timeout
+        told = False
+        while True:
+            holder.execute("BEGIN")
+            try:
+                holder.execute(f"SELECT id FROM {LOCK_TABLE} WHERE id = 1 FOR UPDATE NOWAIT")
+                break
+            except psycopg.errors.LockNotAvailable:
+                holder.execute("ROLLBACK")
+            if not told and on_wait:
+                on_wait(f"waiting for the migration lock (row 1 of {LOCK_TABLE}) held by another runner")
+                told = True
+            if time.monotonic() >= deadline:
+                raise MigrationError(f"could not take the migration lock (row 1 of {LOCK_TABLE}) within {timeout:g} s; "
+                                     "another runner holds it")
+            time.sleep(poll)
+        yield
+    finally:
+        holder.close()  # ends the transaction, and the lock

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
@@ -19,6 +19,7 @@ import psycopg
 from psycopg import sql
 
 from generator import diff, render, rules, tenant
+from generator import target as target_mod
 from generator.errors import MigrationError, one_line
 from generator.model import Snapshot
 from generator.layout import KEPT_SNAPSHOT
@@ -29,7 +30,7 @@ from generator.runner.apply import connect
 
 @dataclass(frozen=True)
 class Difference:
-    kind: str  # table | column | constraint | index | policy
+    kind: str  # table | column | constraint | index | policy | trigger | distribution
     table: str
     name: str
     problem: str  # "missing" | "different" | "unexpected"
@@ -50,9 +51,41 @@ def catalog(conn: psycopg.Connection, schema: str) -> dict[tuple[str, str, str],
     return {(k, t, n): d for k, t, n, d in conn.execute(query, {"schema": schema}).fetchall()}
 
 
-def expected_sql(snap: Snapshot, kept_rules: rules.Rules, placement: Placement = DEFAULT_PLACEMENT) -> list[str]:
+def expected_sql(snap: Snapshot, kept_rules: rules.Rules, placement: Placement = DEFAULT_PLACEMENT,
+                 target: target_mod.Target = target_mod.POSTGRES) -> list[str]:
+    """The target's SQL for the whole schema, minus distribution (built as plain local tables in the
+    scratch schema; ``distribution`` checks the live tables' placement)."""
     operations = diff.diff_schemas(tenant.build(Snapshot.empty()), tenant.build(snap, kept_rules, placement))
-    return [render.statement(op) for op in operations]
+    local = replace(target, distribute=False)
+    return [render.statement(op, local) for op in operations]
+
+
+DISTRIBUTED = """
+SELECT c.relname, p.partmethod, column_to_column_name(p.logicalrelid, p.partkey), p.colocationid
+FROM pg_dist_partition AS p
+INNER JOIN pg_class AS c ON c.oid = p.logicalrelid
+WHERE c.relnamespace = %s::regnamespace
+"""
+
+
+def distribution(conn: psycopg.Connection, schema: str, tables: set[str]) -> list[Difference]:
+    """Citus: every table hash-distributed by tenant_id, all in one colocation group."""
+    if conn.execute("SELECT to_regclass('pg_catalog.pg_dist_partition') IS NULL").fetchone()[0]:
+        return [Difference("distribution", "", "", "missing", "the citus extension", "none: not a Citus database")]
+    live = {t: (method, column, group) for t, method, column, group in conn.execute(DISTRIBUTED, (schema,)).fetchall()}
+    groups = sorted({live[t][2] for t in tables if t in live and live[t][:2] == ("h", "tenant_id")})
+    out = []
+    for t in sorted(tables):
+        if t not in live:
+            out.append(Difference("distribution", t, "", "missing", "hash-distributed by tenant_id", "a local table"))
+        elif live[t][:2] != ("h", "tenant_id"):
+            method = {"h": "hash", "n": "none (a reference table or single shard)", "a": "append", "r": "range"}
+            out.append(Difference("distribution", t, "", "different", "hash-distributed by tenant_id",
+                                  f"{method.get(live[t][0], live[t][0])} by {live[t][1]}"))
+        elif len(groups) > 1 and live[t][2] != groups[0]:
+            out.append(Difference("distribution", t, "", "different", f"colocation group {groups[0]}",
+                                  f"colocation group {live[t][2]}"))
+    return out
 
 
 def load_expected(migrations_dir: Path) -> tuple[Snapshot, rules.Rules]:
@@ -65,13 +98,15 @@ def load_expected(migrations_dir: Path) -> tuple[Snapshot, rules.Rules]:
 
 def files_sql(migrations_dir: Path, up_to: int) -> list[str]:
     """The SQL of the migration files up to a version, as the expected schema of a database that
-    holds only those (a no-transaction file's index is built plainly in the scratch schema)."""
+    holds only those (a no-transaction file's index is built plainly in the scratch schema; Citus's
+    create_distributed_table calls are left out: the scratch tables stay local)."""
     from generator.runner import files as mfiles
 
     out = []
     for m in mfiles.resolve(migrations_dir).up:
         if m.version <= up_to:
-            out.append(re.sub(r"\bCONCURRENTLY\b", "", m.sql, count=1, flags=re.I) if m.no_transaction else m.sql)
+            text = re.sub(r"\bCONCURRENTLY\b", "", m.sql, count=1, flags=re.I) if m.no_transaction else m.sql
+            out.append(re.sub(r"^(?:SELECT|PERFORM) create_distributed_table\(.*\);$", "", text, flags=re.M))
     return out
 
 
@@ -81,9 +116,10 @@ def verify(migrations_dir: Path, database_url: str | None, up_to: int | None = N
     kept snapshot (baseline --target-version after a partial apply). ``placement``: the prefix the
     tables were generated with; the schema to compare (the live side is the connection's
     current_schema())."""
+    target = target_mod.of_folder(migrations_dir)
     if up_to is None:
         snap, kept_rules = load_expected(migrations_dir)
-        statements = expected_sql(snap, kept_rules, placement)
+        statements = expected_sql(snap, kept_rules, placement, target)
     else:
         statements = files_sql(migrations_dir, up_to)
     scratch = f"fbs_verify_{uuid.uuid4().hex[:10]}"
@@ -98,9 +134,12 @@ def verify(migrations_dir: Path, database_url: str | None, up_to: int | None = N
                 for statement in statements:
                     conn.execute(statement)
                 expected = catalog(conn, scratch)
+            placement = []
+            if target.distribute:
+                placement = distribution(conn, live_schema, {t for (kind, t, _) in expected if kind == "table"})
         except psycopg.Error as exc:
             raise MigrationError(f"verify failed while reading the catalog: {one_line(exc)}") from None
-    return compare(expected, live)
+    return compare(expected, live) + placement
 
 
 def compare(expected: dict, live: dict) -> list[Difference]:

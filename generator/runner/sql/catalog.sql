@@ -29,3 +29,8 @@ SELECT 'policy', p.tablename, p.policyname,
        p.cmd || ' USING ' || coalesce(p.qual, '') || ' WITH CHECK ' || coalesce(p.with_check, '')
 FROM pg_policies AS p
 WHERE p.schemaname::text = %(schema)s::text
+UNION ALL
+SELECT 'trigger', c.relname, t.tgname, regexp_replace(pg_get_triggerdef(t.oid), ' ON \S+\.', ' ON ')
+FROM pg_trigger AS t
+INNER JOIN pg_class AS c ON c.oid = t.tgrelid
+WHERE c.relnamespace = %(schema)s::regnamespace AND NOT t.tgisinternal
