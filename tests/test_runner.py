@@ -336,3 +336,23 @@ def test_a_generated_files_own_lock_timeout_wins_and_the_retry_says_so(db, tmp_p
     code, _, stderr = migrate_while_locked(db, folder, "uom_uom", "--lock-timeout", "30s")
     assert code == 0, stderr
     assert "lock timeout (200ms, set by the file), retry 1/50" in stderr
+
+
+def test_baseline_verifies_while_holding_the_migration_lock(db, tmp_path):
+    """A migrate that starts meanwhile cannot change the schema between baseline's check and its
+    ledger rows: the check runs under the lock (it used to run before taking it)."""
+    from generator.runner import apply as runner_apply
+
+    folder = tmp_path / "m"
+    write(folder, "1_table.sql", "CREATE TABLE t (id int);\n")
+    held = []
+
+    def verify_fn():
+        with psycopg.connect(db) as other:
+            held.append(other.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
+                        .fetchone()[0])
+        return []
+
+    steps = runner_apply.baseline(runner_apply.RunOptions(migrations_dir=folder, database_url=db),
+                                  type("P", (), {"step": lambda self, m: None})(), verify_fn)
+    assert held == [1] and [s.action for s in steps] == ["recorded"]

@@ -66,17 +66,26 @@ def fresh_database(prefix: str = "fbs_citus") -> Iterator[str]:
 
 def drop(coordinator: str, name: str, tries: int = 20) -> None:
     """DROP DATABASE ... WITH (FORCE) on every node; retried while a worker's Citus maintenance
-    daemon still holds a session there ("is being accessed by other users")."""
+    daemon still holds a session there ("is being accessed by other users"). When an earlier
+    attempt already dropped it on a worker (the propagated drop then fails there), each node is
+    cleaned on its own."""
     for attempt in range(tries):
         try:
             with psycopg.connect(coordinator, autocommit=True) as conn:
                 conn.execute("SET citus.enable_create_database_propagation = on")
                 conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
             return
+        except psycopg.errors.InvalidCatalogName:
+            break
         except psycopg.errors.ObjectInUse:
             if attempt == tries - 1:
                 raise
             time.sleep(1)
+    nodes = [(None, None)] + workers(coordinator)
+    for host, port in nodes:
+        target = coordinator if host is None else with_db(coordinator, "postgres", host=host, port=str(port))
+        with psycopg.connect(target, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 PLACEMENT = """
