@@ -22,9 +22,10 @@ $(STAMP): pyproject.toml
 generate: install
 	$(BIN)/fbs-schema generate
 
-## test: the whole test suite against a real PostgreSQL (DATABASE_URL / PG* variables, default 127.0.0.1:5432)
+## test: the whole test suite against a real PostgreSQL (DATABASE_URL / PG* variables, default 127.0.0.1:5432),
+## one pytest worker per core (pytest-xdist); each test has its own databases
 test: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto
 
 ## fuzz: the hostile-snapshot and mutation-sequence property tests, long and random (make test runs them short and derandomized)
 FUZZ_EXAMPLES ?= 5000
