@@ -39,11 +39,20 @@ BUNDLED_SNAPSHOT = layout.shipped("snapshots") / "odoo-17.0-sales-inventory.json
 
 
 class Progress(Protocol):
+    """How the library reports long work: ``step`` says what it is doing now (a terminal shows it,
+    a CI log need not); ``notice`` is something to act on or wait for (a lock held by another
+    runner, a retry, a check skipped), shown wherever the output goes."""
+
     def step(self, message: str) -> None: ...
+
+    def notice(self, message: str) -> None: ...
 
 
 class Silent:
     def step(self, message: str) -> None:
+        pass
+
+    def notice(self, message: str) -> None:
         pass
 
 
@@ -446,7 +455,7 @@ def lint(migrations_dir: Path, snapshot_path: str | None = None, *, check_up_to_
 
     target = target_mod.of_folder(migrations_dir)
     if not target.postgres_syntax and (sqlfluff or squawk):
-        progress.step(f"sqlfluff and squawk skipped: they parse PostgreSQL, and target {target.name}'s SQL is not "
+        progress.notice(f"sqlfluff and squawk skipped: they parse PostgreSQL, and target {target.name}'s SQL is not "
                       "all PostgreSQL syntax (the semantic checks above include its own rules)")
         sqlfluff = squawk = False
     up_to_date, pending = None, 0

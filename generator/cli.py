@@ -22,12 +22,19 @@ from generator.target import TARGETS as TARGET_NAMES
 
 
 class StderrProgress:
+    """Progress on standard error: steps on a terminal (and in any log outside CI), never with -q
+    nor in a CI log (CI set, standard error not a terminal); notices always."""
+
     def __init__(self, quiet: bool = False):
         self.quiet = quiet
+        self.steps = not quiet and (sys.stderr.isatty() or not os.environ.get("CI"))
 
     def step(self, message: str) -> None:
-        if not self.quiet:
+        if self.steps:
             click.echo(f"fbs-schema: {message}", err=True)
+
+    def notice(self, message: str) -> None:
+        click.echo(f"fbs-schema: {message}", err=True)
 
 
 def _run(fn, *args, **kwargs):

@@ -305,3 +305,17 @@ def test_generate_refuses_a_misnamed_migration_file_instead_of_skipping_it(tmp_p
     (folder / "v2_fix.sql").write_text("SELECT 1;\n", "utf-8")  # not <integer>_<description>
     result = run("generate", "--migrations", str(folder), "-q")
     assert result.exit_code == 7 and "version 'v2' is not an integer (sqlx would refuse the whole folder)" in result.output
+
+
+def test_progress_steps_stay_out_of_ci_logs_and_notices_do_not(tmp_path, monkeypatch, capsys):
+    """Steps show on a terminal and in local logs, not with -q nor in a CI log; notices (a wait, a
+    retry, a skipped check) always."""
+    from generator.cli import StderrProgress
+
+    for ci, quiet, shown in (("", False, True), ("true", False, False), ("", True, False)):
+        monkeypatch.setenv("CI", ci)
+        progress = StderrProgress(quiet)
+        progress.step("a step")
+        progress.notice("a notice")
+        err = capsys.readouterr().err
+        assert ("a step" in err) == shown and "a notice" in err, (ci, quiet, err)

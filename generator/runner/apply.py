@@ -168,6 +168,11 @@ def _check_ledger(conn, migrations: mfiles.Migrations, ignore_missing: bool) -> 
     return applied
 
 
+def _notice(progress):
+    """Waits and retries are notices (shown in CI logs too); a reporter without notice() gets steps."""
+    return getattr(progress, "notice", progress.step)
+
+
 FILE_LOCK_TIMEOUT = re.compile(r"^SET LOCAL lock_timeout = '([^']*)';", re.M)
 
 
@@ -203,7 +208,7 @@ def _run_one(conn, m: mfiles.MigrationFile, options: RunOptions, progress, *, sq
         except pgerrors.LockNotAvailable as exc:
             if attempt > options.retries:
                 raise _failure(m, exc, conn, f"could not take its locks after {attempt} attempts") from None
-            progress.step(f"{m.version} {m.description}: lock timeout ({lock_timeout_in_force(sql, options)}), "
+            _notice(progress)(f"{m.version} {m.description}: lock timeout ({lock_timeout_in_force(sql, options)}), "
                           f"retry {attempt}/{options.retries}")
             time.sleep(min(2.0 ** attempt * 0.25, 5.0))
         except psycopg.Error as exc:
@@ -219,14 +224,14 @@ def locked(options: RunOptions, progress) -> Iterator[psycopg.Connection]:
     if how == "table":
         try:
             with ledger.table_lock(lambda: connect(options.database_url, options.placement), timeout=options.wait_for_lock,
-                                   on_wait=progress.step):
+                                   on_wait=_notice(progress)):
                 yield conn
         finally:
             conn.close()
         return
     key = None
     try:
-        key = ledger.lock(conn, timeout=options.wait_for_lock, on_wait=progress.step, placement=options.placement)
+        key = ledger.lock(conn, timeout=options.wait_for_lock, on_wait=_notice(progress), placement=options.placement)
         yield conn
     finally:
         if key is not None and not conn.closed:
