@@ -175,13 +175,16 @@ def existing_migrations(folder: Path) -> list[tuple[int, Path]]:
     return sorted([(m.version, m.path) for m in found.up] + [(v, d.path) for v, d in found.down.items()])
 
 
-def _previous_state(folder: Path, new: Snapshot) -> tuple[Snapshot, Rules]:
+def _previous_state(folder: Path, new: Snapshot,
+                    existing: list[tuple[int, Path]] | None = None) -> tuple[Snapshot, Rules]:
+    """``existing``: the folder's migrations when the caller has read them already."""
     from generator import render
     from generator import snapshot as snapshots
     from generator.model import Snapshot
 
     kept = folder / KEPT_SNAPSHOT
-    files = [p for _, p in existing_migrations(folder) if not p.name.endswith(".down.sql")]
+    existing = existing_migrations(folder) if existing is None else existing
+    files = [p for _, p in existing if not p.name.endswith(".down.sql")]
     previous, kept_rules = render.load_kept(folder)
     if previous is None:
         if files:
@@ -273,11 +276,11 @@ def _generate(new: Snapshot, options: GenerateOptions, progress: Progress) -> Ge
     from generator.render import SnapshotInfo
 
     folder = options.migrations_dir
-    target = target_mod.resolve(folder, options.target,
-                                bool(existing_migrations(folder)) or (folder / KEPT_SNAPSHOT).exists())
+    existing = existing_migrations(folder)  # read (and checksummed) once for this whole command
+    target = target_mod.resolve(folder, options.target, bool(existing) or (folder / KEPT_SNAPSHOT).exists())
     text = snapshots.dumps(new)
     sha = snapshots.sha256(text)
-    previous, previous_rules = _previous_state(folder, new)
+    previous, previous_rules = _previous_state(folder, new, existing)
     current_rules = options.rules if options.rules is not None else rules.load(options.rules_path)
     rules.check_defaults(current_rules, new.model_map)
     hints, rename_notes = renames_mod.resolve(renames_mod.load(options.renames_path), previous, new)
@@ -325,7 +328,6 @@ def _generate(new: Snapshot, options: GenerateOptions, progress: Progress) -> Ge
     else:
         groups = render.group_initial(operations, new_schema)
     plans = [plan for description, group in groups for plan in render.lock_safe(description, group)]
-    existing = existing_migrations(folder)
     stamps = render.versions(options.timestamp or _now(), len(plans), existing[-1][0] if existing else None)
     timeouts = render.Timeouts(current_rules.lock_timeout, current_rules.statement_timeout)
     anchor = render.anchor_of(old_schema, new_schema, [op for plan in plans for op in plan.operations])

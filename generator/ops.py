@@ -427,25 +427,24 @@ _NO_CONVERSION = (
 )
 
 
+def _base(t: str) -> tuple[str, int | None]:
+    """A column type without its length: ('character varying', 64) for character varying(64)."""
+    if t.startswith("character varying(") and t.endswith(")"):
+        return "character varying", int(t[len("character varying("):-1])
+    return t, None
+
+
 def convertible(before: str, after: str) -> bool:
     """False when a column's values cannot be converted from ``before`` to ``after`` at all (an
     integer record id becoming a uuid, a date becoming a number): the change then loses them."""
-    def base(t: str) -> str:
-        return "character varying" if t.startswith("character varying") else t
-    return (base(before), base(after)) not in _NO_CONVERSION
+    return (_base(before)[0], _base(after)[0]) not in _NO_CONVERSION
 
 
 def narrows(before: str, after: str) -> bool:
     """True when changing a column from type ``before`` to ``after`` may lose or reject values."""
     if before == after:
         return False
-
-    def base(t: str) -> tuple[str, int | None]:
-        if t.startswith("character varying(") and t.endswith(")"):
-            return "character varying", int(t[len("character varying("):-1])
-        return t, None
-
-    (b, bsize), (a, asize) = base(before), base(after)
+    (b, bsize), (a, asize) = _base(before), _base(after)
     if b == a == "character varying":
         return asize is not None and (bsize is None or asize < bsize)
     if (b, a) in _WIDENING:

@@ -52,16 +52,9 @@ class Catalog:
     # the module that created each tableless model (to list the views of a selected module)
     tableless_modules: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def tableless_models(self) -> tuple[str, ...]:
-        return tuple(sorted(self.tableless))
-
 
 def default_table(model: str) -> str:
     return model.replace(".", "_")
-
-
-table_name = default_table  # the name Odoo gives a model's table unless the model sets _table
 
 
 def infer_table(model: RawModel, fields: dict[str, RawField], constraints: list[RawConstraint]) -> str:
@@ -85,7 +78,12 @@ def infer_table(model: RawModel, fields: dict[str, RawField], constraints: list[
                 votes[c.name[: -len(suffix)]] += 1
     if not votes or default in votes:
         return default
-    return sorted(votes.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+    return _most(votes)
+
+
+def _most(counts: Counter[str]) -> str:
+    """The name counted most; on a tie the first by name (deterministic)."""
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
 
 
 def classify(model: RawModel, fields: dict[str, RawField], constraints: list[RawConstraint], table: str,
@@ -118,12 +116,12 @@ def creating_module(model: RawModel, fields: dict[str, RawField], constraints: l
             return c.module
     counts = Counter(c.module for c in constraints if c.type in ("f", "u") and c.module)
     if counts:
-        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+        return _most(counts)
     candidates = id_modules or model.modules
     if not candidates:
         return ""
     defined = Counter(m for f in fields.values() for m in f.modules)
-    return sorted(candidates, key=lambda m: (-defined[m], m))[0]
+    return _most(Counter({m: defined[m] for m in candidates}))
 
 
 def _field(f: RawField, selections: list) -> Field:

@@ -116,7 +116,7 @@ def select(catalog: Catalog, scope: Scope, *, source: str = "this Odoo") -> Snap
         chosen.update(storage)
         pending = list(storage.values())
 
-    known = set(by_name) | set(catalog.tableless_models)
+    known = set(by_name) | set(catalog.tableless)
     external: set[str] = set()
     for m in chosen.values():
         for f in m.fields:
