@@ -30,7 +30,7 @@ import xmlrpc.client
 from datetime import datetime, timezone
 from pathlib import Path
 
-from generator import api, diff, render, snapshot, tenant
+from generator import api, diff, planning, render, snapshot
 from generator.capture.scope import Scope
 from generator.capture.transports import OdooConfig
 from generator.model import Snapshot
@@ -203,11 +203,11 @@ def capture_fields_get(records, latency: float) -> dict:
 def generate_cost(snap_text: str, label: str, runs: int = RUNS) -> dict:
     def once():
         snap = snapshot.loads(snap_text)
-        schema = tenant.build(snap)
-        operations = diff.diff_schemas(tenant.build(Snapshot.empty()), schema)
+        plan = diff.plan(Snapshot.empty(), snap)
+        schema, operations = plan.new, plan.operations
         info = render.SnapshotInfo(snapshot.sha256(snap_text), snap.odoo_version, snap.modules)
-        plans = [p for d, g in render.group_initial(operations, schema) for p in render.lock_safe(d, g)]
-        stamps = render.versions(datetime(2026, 1, 1), len(plans))
+        plans = planning.files(plan, None)
+        stamps = planning.versions(datetime(2026, 1, 1), len(plans))
         files = [render.render_file(list(p.operations), description=p.description, version=v, snapshot=info,
                                     no_transaction=p.no_transaction) for p, v in zip(plans, stamps)]
         return snap, schema, operations, files

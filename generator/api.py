@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gc
 import os
-import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -15,7 +14,7 @@ from typing import TYPE_CHECKING, Iterator, Protocol
 from generator.capture import scope as scoping
 from generator.errors import DestructiveChange, PossibleRename, SnapshotError, UsageError
 from generator import layout
-from generator.layout import KEPT_RULES, KEPT_SNAPSHOT
+from generator.layout import KEPT_SNAPSHOT
 from generator.placement import DEFAULT as DEFAULT_PLACEMENT
 from generator.placement import Placement
 
@@ -132,9 +131,6 @@ def capture(source: Source, scope: scoping.Scope, *, output: str | None = None,
 # ---------------------------------------------------------------------------------------------
 # generate
 
-_HEADER_SHA = re.compile(r"^-- Snapshot: sha256:([0-9a-f]{64})", re.M)
-
-
 @dataclass(frozen=True)
 class GenerateOptions:
     migrations_dir: Path = Path("migrations")
@@ -162,63 +158,6 @@ class GenerateResult:
     snapshot_sha: str
     upgrade: str | None = None  # "17.0 -> 18.0": the migration follows an Odoo upgrade
     reasons: dict[int, str] = field(default_factory=dict)  # operation index -> why it is destructive
-
-
-def existing_migrations(folder: Path) -> list[tuple[int, Path]]:
-    """(version, path) of every migration file in ``folder``, in order, read by the runner's one
-    resolver: a misnamed .sql file or a version used twice is an error here too, never skipped."""
-    from generator.runner import files as mfiles
-
-    if not folder.is_dir():
-        return []
-    found = mfiles.resolve(folder)
-    return sorted([(m.version, m.path) for m in found.up] + [(v, d.path) for v, d in found.down.items()])
-
-
-def _previous_state(folder: Path, new: Snapshot,
-                    existing: list[tuple[int, Path]] | None = None) -> tuple[Snapshot, Rules]:
-    """``existing``: the folder's migrations when the caller has read them already."""
-    from generator import render
-    from generator import snapshot as snapshots
-    from generator.model import Snapshot
-
-    kept = folder / KEPT_SNAPSHOT
-    existing = existing_migrations(folder) if existing is None else existing
-    files = [p for _, p in existing if not p.name.endswith(".down.sql")]
-    previous, kept_rules = render.load_kept(folder)
-    if previous is None:
-        if files:
-            raise SnapshotError(
-                f"{folder} holds migrations but no {KEPT_SNAPSHOT}, so the next migration cannot be computed; "
-                "restore it from version control"
-            )
-        return Snapshot.empty(new.odoo_version), kept_rules
-    if files:
-        text = kept.read_text("utf-8")
-        header = _HEADER_SHA.search(files[-1].read_text("utf-8"))
-        if header and header.group(1) != snapshots.sha256(text):
-            raise SnapshotError(
-                f"{kept} (sha256 {snapshots.sha256(text)[:12]}) is not the snapshot that the newest migration "
-                f"{files[-1].name} was generated from (sha256 {header.group(1)[:12]}); was it edited? "
-                "Restore it from version control"
-            )
-    if previous.models and series_key(new.odoo_version) < series_key(previous.odoo_version):
-        raise SnapshotError(
-            f"the new snapshot is of Odoo {new.odoo_version} but {kept} is of Odoo {previous.odoo_version}: "
-            "going back to an older Odoo series is not supported (revert the migrations of the upgrade instead)"
-        )
-    return previous, kept_rules
-
-
-def series_key(version: str) -> tuple[int, ...]:
-    """'17.0' -> (17, 0); 'saas~17.2' -> (17, 2): Odoo series in release order."""
-    parts = []
-    for part in version.removeprefix("saas~").split("."):
-        try:
-            parts.append(int(part))
-        except ValueError:
-            break
-    return tuple(parts)
 
 
 def upgrade_of(previous: Snapshot, new: Snapshot) -> str | None:
@@ -268,7 +207,8 @@ def generate(new: Snapshot, options: GenerateOptions = GenerateOptions(), progre
 
 def _generate(new: Snapshot, options: GenerateOptions, progress: Progress) -> GenerateResult:
     from generator import diff as diff_mod
-    from generator import ops, render, rules, tenant
+    from generator import folder as folder_mod
+    from generator import ops, planning, render, rules
     from generator import renames as renames_mod
     from generator import snapshot as snapshots
     from generator import target as target_mod
@@ -276,11 +216,11 @@ def _generate(new: Snapshot, options: GenerateOptions, progress: Progress) -> Ge
     from generator.render import SnapshotInfo
 
     folder = options.migrations_dir
-    existing = existing_migrations(folder)  # read (and checksummed) once for this whole command
+    existing = folder_mod.existing_migrations(folder)  # read (and checksummed) once for this whole command
     target = target_mod.resolve(folder, options.target, bool(existing) or (folder / KEPT_SNAPSHOT).exists())
     text = snapshots.dumps(new)
     sha = snapshots.sha256(text)
-    previous, previous_rules = _previous_state(folder, new, existing)
+    previous, previous_rules = folder_mod.previous_state(folder, new, existing)
     current_rules = options.rules if options.rules is not None else rules.load(options.rules_path)
     rules.check_defaults(current_rules, new.model_map)
     hints, rename_notes = renames_mod.resolve(renames_mod.load(options.renames_path), previous, new)
@@ -295,11 +235,9 @@ def _generate(new: Snapshot, options: GenerateOptions, progress: Progress) -> Ge
             f"renames for the suggestions with more evidence than their type; review every line:\n\n{toml}"
         )
     progress.step("computing the schema and its changes")
-    old_schema = tenant.build(previous, previous_rules, options.placement)
-    new_schema = tenant.build(new, current_rules, options.placement)
-    physical = diff_mod.physical_renames(previous, new, old_schema, new_schema, hints, options.placement)
-    operations = diff_mod.diff_schemas(old_schema, new_schema, physical)
-    notes = tuple(rename_notes) + new_schema.notes + tuple(
+    plan = diff_mod.plan(previous, new, current_rules, hints, previous_rules, options.placement)
+    operations = list(plan.operations)
+    notes = tuple(rename_notes) + plan.new.notes + tuple(
         f"new required column {op.table}.{op.column.name} on an existing table: the migration fails if the "
         f"table has rows; give existing rows a value with a [[default]] entry in the rules file"
         for op in operations
@@ -323,54 +261,36 @@ def _generate(new: Snapshot, options: GenerateOptions, progress: Progress) -> Ge
         )
     upgrade = upgrade_of(previous, new)
     info = SnapshotInfo(sha, new.odoo_version, new.modules, upgrade)
+    description = None
     if previous.models:
-        groups = [(f"upgrade to odoo {series_key(new.odoo_version)[0]}" if upgrade else "schema update", operations)]
-    else:
-        groups = render.group_initial(operations, new_schema)
-    plans = [plan for description, group in groups for plan in render.lock_safe(description, group)]
-    stamps = render.versions(options.timestamp or _now(), len(plans), existing[-1][0] if existing else None)
-    timeouts = render.Timeouts(current_rules.lock_timeout, current_rules.statement_timeout)
-    anchor = render.anchor_of(old_schema, new_schema, [op for plan in plans for op in plan.operations])
+        description = f"upgrade to odoo {folder_mod.series_key(new.odoo_version)[0]}" if upgrade else "schema update"
+    file_plans = planning.files(plan, description)
+    stamps = planning.versions(options.timestamp or _now(), len(file_plans), existing[-1][0] if existing else None)
+    timeouts = planning.Timeouts(current_rules.lock_timeout, current_rules.statement_timeout)
+    anchor = planning.anchor_of(plan.old, plan.new, [op for f in file_plans for op in f.operations])
     files: list[MigrationFile] = []
-    refs = render.external_refs(new_schema)
-    for plan, version in zip(plans, stamps):
-        common = dict(description=plan.description, version=version, snapshot=info,
-                      no_transaction=plan.no_transaction, timeouts=timeouts, target=target, anchor=anchor)
-        external = render.external_of(list(plan.operations), new_schema, refs)
+    refs = render.external_refs(plan.new)
+    for file_plan, version in zip(file_plans, stamps):
+        common = dict(description=file_plan.description, version=version, snapshot=info,
+                      no_transaction=file_plan.no_transaction, timeouts=timeouts, target=target, anchor=anchor)
+        up = list(file_plan.operations)
+        external = render.external_of(up, plan.new, refs)
         if not options.reversible:
-            files.append(render.render_file(list(plan.operations), external=external, **common))
+            files.append(render.render_file(up, external=external, **common))
             continue
-        files.append(render.render_file(list(plan.operations), external=external, suffix=".up.sql", **common))
-        files.append(render.render_file(diff_mod.reverse(list(plan.operations)), suffix=".down.sql",
-                                        down_of=version, **common))
-    files = tuple(files)
-    external = render.external_of(operations, new_schema, refs)
+        files.append(render.render_file(up, external=external, suffix=".up.sql", **common))
+        files.append(render.render_file(diff_mod.reverse(up), suffix=".down.sql", down_of=version, **common))
+    external = render.external_of(operations, plan.new, refs)
     reasons = {i: upgrade_mod.reason(op, previous, new) for i, op in enumerate(operations) if op.destructive}
     if options.dry_run:
-        return GenerateResult("planned", files, tuple(operations), notes, external, sha, upgrade, reasons)
+        return GenerateResult("planned", tuple(files), tuple(operations), notes, external, sha, upgrade, reasons)
     progress.step(f"writing {len(files)} migration file(s) to {folder}")
-    writes = [(_inside(folder, f.filename), f.text) for f in files] + [(folder / KEPT_SNAPSHOT, text)]
-    if target != target_mod.POSTGRES or (folder / target_mod.KEPT_TARGET).exists():
-        writes.append((folder / target_mod.KEPT_TARGET, target_mod.dumps(target)))
     if options.rules is not None:
         kept_rules_text = options.rules_text
     else:
         kept_rules_text = Path(current_rules.source).read_text("utf-8") if current_rules.source else ""
-    if kept_rules_text:
-        writes.append((folder / KEPT_RULES, kept_rules_text))
-    elif (folder / KEPT_RULES).exists():
-        (folder / KEPT_RULES).unlink()
-    for path, content in writes:
-        snapshots.write_atomic(path, content)
-    return GenerateResult("written", files, tuple(operations), notes, external, sha, upgrade, reasons)
-
-
-def _inside(folder: Path, name: str) -> Path:
-    """``folder / name``, checked (after resolving links and ``..``) to be a file directly in ``folder``."""
-    path = folder / name
-    if path.resolve().parent != folder.resolve() or path.name != name:
-        raise UsageError(f"refusing to write {name!r}: it would land outside {folder}")
-    return path
+    folder_mod.write(folder, folder_mod.Generation(tuple(files), text, target, kept_rules_text))
+    return GenerateResult("written", tuple(files), tuple(operations), notes, external, sha, upgrade, reasons)
 
 
 def _now() -> datetime:
@@ -441,13 +361,14 @@ def lint(migrations_dir: Path, snapshot_path: str | None = None, *, check_up_to_
     """``cache``: lint with sqlfluff and squawk only the files they have not found clean before.
     ``solution``: its folder is ``migrations_dir``; its placement and rules are used, and a given
     snapshot is first narrowed to its selection."""
+    from generator import folder as folder_mod
     from generator import lint as lint_mod
-    from generator import render, tenant
+    from generator import tenant
     from generator import snapshot as snapshots
 
     progress.step(f"semantic checks of {migrations_dir}")
     placement = solution.placement if solution else DEFAULT_PLACEMENT
-    kept, kept_rules = render.load_kept(migrations_dir)
+    kept, kept_rules = folder_mod.load_kept(migrations_dir)
     integer_ids = frozenset(
         (t.name, c.name) for t in (tenant.build(kept, kept_rules, placement).tables if kept else ())
         for c in t.columns if c.type == "integer" and tenant.looks_like_record_id(c.name)
@@ -478,7 +399,7 @@ def lint(migrations_dir: Path, snapshot_path: str | None = None, *, check_up_to_
     runs: dict[str, lint_mod.ToolRun | None] = {"sqlfluff": None, "squawk": None}
     try:
         for name, wanted, paths in (("sqlfluff", sqlfluff, sorted(migrations_dir.glob("*.sql"))),
-                                    ("squawk", squawk, [p for _, p in existing_migrations(migrations_dir)])):
+                                    ("squawk", squawk, [p for _, p in folder_mod.existing_migrations(migrations_dir)])):
             if wanted:
                 progress.step(name)
                 runs[name] = lint_mod.run_cached(name, paths, clean, folders)
@@ -496,16 +417,18 @@ def diagram(snap: Snapshot, *, module: str | None = None, tables: tuple[str, ...
     """Mermaid ER diagram of the schema (or one module, or some tables, or the tables a pending
     migration against the snapshot kept in ``changes_from`` would touch). ``solution``: with its
     rules and placement (``snap`` already narrowed to its selection)."""
+    from generator import folder as folder_mod
     from generator import diagram as diagram_mod
     from generator import diff as diff_mod
     from generator import rules, tenant
 
     placement = solution.placement if solution else DEFAULT_PLACEMENT
-    schema = tenant.build(snap, solution.rules if solution else rules.load(rules_path), placement)
+    current_rules = solution.rules if solution else rules.load(rules_path)
+    schema = tenant.build(snap, current_rules, placement)
     if changes_from is not None:
-        previous, previous_rules = _previous_state(changes_from, snap)
-        touched = {op.table_name
-                   for op in diff_mod.diff_schemas(tenant.build(previous, previous_rules, placement), schema)}
+        previous, previous_rules = folder_mod.previous_state(changes_from, snap)
+        changes = diff_mod.plan(previous, snap, current_rules, old_rules=previous_rules, placement=placement)
+        touched = {op.table_name for op in changes.operations}
         tables = tuple(sorted(t for t in touched if schema.table(t) is not None))
         if not tables:
             raise UsageError(f"no table changes between {changes_from / KEPT_SNAPSHOT} and the snapshot")
@@ -521,8 +444,9 @@ def compare_odoo(dsn: str, *, snapshot_path: str | None = None, migrations_dir: 
     """Compare an Odoo database's own tables with the schema generated from a snapshot (given, or
     kept beside the migrations in ``migrations_dir``, default ``migrations``, with its kept rules).
     Returns a ``generator.compare.Comparison``."""
+    from generator import folder as folder_mod
     from generator import compare as compare_mod
-    from generator import render, rules, tenant
+    from generator import rules, tenant
     from generator import snapshot as snapshots
     from generator.capture import catalog, database, odoo_catalog
     from generator.dsn import redact
@@ -535,7 +459,7 @@ def compare_odoo(dsn: str, *, snapshot_path: str | None = None, migrations_dir: 
         if rules_path:
             raise UsageError("--rules goes with --snapshot; migrations use the rules kept beside them")
         folder = migrations_dir if migrations_dir is not None else Path("migrations")
-        snap, current_rules = render.load_kept(folder)
+        snap, current_rules = folder_mod.load_kept(folder)
         if snap is None:
             raise SnapshotError(f"{folder} holds no {KEPT_SNAPSHOT}: generate migrations first, or give --snapshot")
     progress.step(f"reading model metadata and tables from the Odoo database ({redact(dsn)})")
@@ -611,6 +535,7 @@ def setup(solution: solutions_mod.Solution, progress: Progress = Silent(), *, wa
     """Set a solution up from nothing: its database (created when missing), its schema (when it
     has one), its migrations (generated from its selection of the bundled snapshot when its folder
     holds none) and every migration applied and recorded in its ledger. A second run does nothing."""
+    from generator import folder as folder_mod
     from generator.runner import apply as runner_apply
     from generator.runner import provision
 
@@ -624,7 +549,7 @@ def setup(solution: solutions_mod.Solution, progress: Progress = Silent(), *, wa
         if created_schema:
             progress.step(f"{solution.name}: created schema {solution.placement.schema} in {database}")
     generated: tuple[str, ...] = ()
-    if not [p for _, p in existing_migrations(solution.migrations_dir)]:
+    if not [p for _, p in folder_mod.existing_migrations(solution.migrations_dir)]:
         snap = solution_snapshot(solution, None, progress)
         result = generate(snap, solution_generate_options(
             solution, GenerateOptions(timestamp=timestamp)), progress)
@@ -650,6 +575,7 @@ class SolutionState:
 
 def solutions(chosen: tuple[solutions_mod.Solution, ...]) -> list[SolutionState]:
     """Where each solution lives and what is applied, pending or drifted there."""
+    from generator import folder as folder_mod
     from generator.errors import MigrationError
     from generator.runner import apply as runner_apply
     from generator.runner import provision
@@ -671,7 +597,7 @@ def solutions(chosen: tuple[solutions_mod.Solution, ...]) -> list[SolutionState]
             out.append(SolutionState(**common, reachable=reachable, state="not set up" if reachable else "unreachable",
                                      problem=text))
             continue
-        if not existing_migrations(s.migrations_dir):
+        if not folder_mod.existing_migrations(s.migrations_dir):
             out.append(SolutionState(**common, reachable=True, state="no migrations",
                                      problem=f"{s.migrations_dir} holds no migrations: run setup or generate"))
             continue

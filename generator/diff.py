@@ -1,8 +1,11 @@
-"""The diff: a pure function from (previous, new) to an ordered list of operations.
+"""The diff: a pure function from (previous, new) to a ``Plan``: both physical schemas and the
+ordered operations from one to the other.
 
-``diff(old, new)`` builds both physical schemas with the tenant rules and compares them by set
+``plan(old, new)`` builds both physical schemas with the tenant rules and compares them by set
 algebra over stable keys (table, column, constraint and index names), in sorted order, through one
-helper (``_pairs``). The initial schema is ``diff(Snapshot.empty(), snapshot)``.
+helper (``_pairs``). The initial schema is ``plan(Snapshot.empty(), snapshot)``. Every command that
+needs a change (generate, plan, diagram --changes, verify) starts from this one plan;
+``planning`` then cuts its operations into migration files.
 """
 
 from __future__ import annotations
@@ -56,10 +59,9 @@ def _create_table(t: Table) -> list[ops.Op]:
     return out
 
 
-def _drop_table(t: Table, destructive: bool = True) -> list[ops.Op]:
-    # The reverse of each, in reverse order; dropping a table loses its rows.
-    return [replace(op, destructive=destructive) if isinstance(op, ops.DropTable) else op
-            for op in (op.reverse() for op in reversed(_create_table(t)))]
+def _drop_table(t: Table) -> list[ops.Op]:
+    """The reverse of each, in reverse order."""
+    return [op.reverse() for op in reversed(_create_table(t))]
 
 
 @dataclass(frozen=True)
@@ -125,23 +127,17 @@ def _alter_table(a: Table, b: Table, renames: PhysicalRenames = PhysicalRenames(
     out += [ops.AddColumn(table=b.name, column=c) for c in added]
     for before, after in both:
         if _altered(before, after):
-            out.append(ops.AlterColumn(table=b.name, before=before, after=after,
-                                       destructive=ops.narrows(before.type, after.type)))
+            out.append(ops.AlterColumn(table=b.name, before=before, after=after))
         if before.comment != after.comment:
             out.append(ops.SetComment(table=b.name, column=after.name, before=before.comment, after=after.comment))
-    out += [ops.DropColumn(table=b.name, column=c, destructive=True) for c in removed]
+    out += [ops.DropColumn(table=b.name, column=c) for c in removed]
 
     for kind in ("checks", "uniques", "foreign_keys"):
         gone, new = _replaced(getattr(a, kind), getattr(b, kind))
-        for c in gone:
-            out.append(ops.DropConstraint(table=a.name, constraint=c))
-        for c in new:
-            previous = next((g for g in gone if g.name == c.name), None)
-            narrowing = (
-                previous is not None and getattr(c, "values", None) is not None
-                and getattr(previous, "values", None) is not None and not set(previous.values) <= set(c.values)
-            )
-            out.append(ops.AddConstraint(table=b.name, constraint=c, destructive=narrowing))
+        successor = {c.name: c for c in new}
+        predecessor = {c.name: c for c in gone}
+        out += [ops.DropConstraint(table=a.name, constraint=c, replaced_by=successor.get(c.name)) for c in gone]
+        out += [ops.AddConstraint(table=b.name, constraint=c, replaces=predecessor.get(c.name)) for c in new]
 
     gone, new = _replaced(a.indexes, b.indexes)
     out += [ops.DropIndex(index=i) for i in gone]
@@ -171,11 +167,11 @@ def diff_schemas(old: Schema, new: Schema, renames: PhysicalRenames = PhysicalRe
         out += _create_table(t)
     for a, b in both + renamed_pairs:
         if (a.primary_key, a.primary_key_name) != (b.primary_key, b.primary_key_name) and a.name == b.name:
-            out += _drop_table(a, destructive=True) + _create_table(b)  # a new key: a new table
+            out += _drop_table(a) + _create_table(b)  # a new key: a new table
         else:
             out += _alter_table(a, b, renames)
     for t in removed:
-        out += _drop_table(t, destructive=True)
+        out += _drop_table(t)
     return order(out)
 
 
@@ -185,13 +181,30 @@ def order(operations: list[ops.Op]) -> list[ops.Op]:
     return sorted(operations, key=lambda op: rank[op.phase])
 
 
+@dataclass(frozen=True)
+class Plan:
+    """A change: the physical schema before and after, and the operations from one to the other."""
+
+    old: Schema
+    new: Schema
+    operations: tuple[ops.Op, ...]
+
+
+def plan(old: Snapshot, new: Snapshot, rules: Rules = Rules(), renames: Renames = Renames(),
+         old_rules: Rules | None = None, placement: Placement = DEFAULT_PLACEMENT) -> Plan:
+    """Pure: (previous snapshot, new snapshot) -> the plan between them. ``rules`` shape the new
+    schema, ``old_rules`` (default: the same) the previous one; ``renames`` must be resolved against
+    both snapshots (``renames.resolve``)."""
+    old_schema = build(old, rules if old_rules is None else old_rules, placement)
+    new_schema = build(new, rules, placement)
+    physical = physical_renames(old, new, old_schema, new_schema, renames, placement)
+    return Plan(old_schema, new_schema, tuple(diff_schemas(old_schema, new_schema, physical)))
+
+
 def diff(old: Snapshot, new: Snapshot, rules: Rules = Rules(), renames: Renames = Renames(),
          old_rules: Rules | None = None) -> list[ops.Op]:
-    """Pure: (previous snapshot, new snapshot) -> ordered operations. ``renames`` must be resolved
-    against both snapshots (``renames.resolve``)."""
-    old_schema = build(old, rules if old_rules is None else old_rules)
-    new_schema = build(new, rules)
-    return diff_schemas(old_schema, new_schema, physical_renames(old, new, old_schema, new_schema, renames))
+    """The operations of ``plan(old, new, ...)``."""
+    return list(plan(old, new, rules, renames, old_rules).operations)
 
 
 def reverse(operations: list[ops.Op]) -> list[ops.Op]:

@@ -1,6 +1,9 @@
-"""Operations: frozen data, each with ``kind`` (the template that renders it), ``describe()``,
-``reverse()`` and ``destructive``. Down migrations are computed, never written:
-``[op.reverse() for op in reversed(up)]``. Safety is a property of the operation, never a regex.
+"""Operations: frozen, keyword-only data, each with ``kind`` (the template that renders it) and
+``phase`` (where it runs in a migration) as class constants, ``describe()``, ``reverse()`` and
+``destructive``, which the operation computes from its own fields. Down migrations are computed,
+never written: ``[op.reverse() for op in reversed(up)]``. Safety is a property of the operation,
+never a regex. ``ALL_KINDS`` is every subclass of ``Op``; tests/test_ops.py reverses a sample of
+each twice and checks it comes back equal.
 """
 
 from __future__ import annotations
@@ -20,18 +23,19 @@ PHASES = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Op:
     kind: ClassVar[str]
-    destructive: bool = False
+    phase: ClassVar[str]
 
     @property
     def table_name(self) -> str:
         return ""
 
     @property
-    def phase(self) -> str:
-        return self.kind
+    def destructive(self) -> bool:
+        """True when applying it may lose data already stored."""
+        return False
 
     def reverse(self) -> "Op":
         raise NotImplementedError
@@ -40,11 +44,11 @@ class Op:
         raise NotImplementedError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CreateExtension(Op):
     kind: ClassVar[str] = "create_extension"
-    name: str = ""
-    phase = "extension"  # type: ignore[assignment]
+    name: str
+    phase: ClassVar[str] = "extension"
 
     def reverse(self) -> Op:
         return DropExtension(name=self.name)
@@ -53,10 +57,11 @@ class CreateExtension(Op):
         return f"create extension {self.name}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DropExtension(Op):
     kind: ClassVar[str] = "drop_extension"
-    name: str = ""
+    phase: ClassVar[str] = "drop_extension"
+    name: str
 
     def reverse(self) -> Op:
         return CreateExtension(name=self.name)
@@ -65,30 +70,36 @@ class DropExtension(Op):
         return f"drop extension {self.name}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CreateTable(Op):
     kind: ClassVar[str] = "create_table"
-    table: Table = None  # type: ignore[assignment]
+    phase: ClassVar[str] = "create_table"
+    table: Table
 
     @property
     def table_name(self) -> str:
         return self.table.name
 
     def reverse(self) -> Op:
-        return DropTable(table=self.table, destructive=True)
+        return DropTable(table=self.table)
 
     def describe(self) -> str:
         return f"create table {self.table.name} ({len(self.table.columns)} columns)"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DropTable(Op):
     kind: ClassVar[str] = "drop_table"
-    table: Table = None  # type: ignore[assignment]
+    phase: ClassVar[str] = "drop_table"
+    table: Table
 
     @property
     def table_name(self) -> str:
         return self.table.name
+
+    @property
+    def destructive(self) -> bool:
+        return True  # its rows are lost
 
     def reverse(self) -> Op:
         return CreateTable(table=self.table)
@@ -97,32 +108,38 @@ class DropTable(Op):
         return f"DROP table {self.table.name} (its rows are lost)"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AddColumn(Op):
     kind: ClassVar[str] = "add_column"
-    table: str = ""
-    column: Column = None  # type: ignore[assignment]
+    phase: ClassVar[str] = "add_column"
+    table: str
+    column: Column
 
     @property
     def table_name(self) -> str:
         return self.table
 
     def reverse(self) -> Op:
-        return DropColumn(table=self.table, column=self.column, destructive=True)
+        return DropColumn(table=self.table, column=self.column)
 
     def describe(self) -> str:
         return f"add column {self.table}.{self.column.name} {self.column.type}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DropColumn(Op):
     kind: ClassVar[str] = "drop_column"
-    table: str = ""
-    column: Column = None  # type: ignore[assignment]
+    phase: ClassVar[str] = "drop_column"
+    table: str
+    column: Column
 
     @property
     def table_name(self) -> str:
         return self.table
+
+    @property
+    def destructive(self) -> bool:
+        return True  # its values are lost
 
     def reverse(self) -> Op:
         return AddColumn(table=self.table, column=self.column)
@@ -131,22 +148,26 @@ class DropColumn(Op):
         return f"DROP column {self.table}.{self.column.name} (its values are lost)"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AlterColumn(Op):
     """Type and/or nullability change of one column (before/after kept for reverse and review)."""
 
     kind: ClassVar[str] = "alter_column"
-    table: str = ""
-    before: Column = None  # type: ignore[assignment]
-    after: Column = None  # type: ignore[assignment]
+    phase: ClassVar[str] = "alter_column"
+    table: str
+    before: Column
+    after: Column
 
     @property
     def table_name(self) -> str:
         return self.table
 
     def reverse(self) -> Op:
-        return AlterColumn(table=self.table, before=self.after, after=self.before,
-                           destructive=narrows(self.after.type, self.before.type))
+        return AlterColumn(table=self.table, before=self.after, after=self.before)
+
+    @property
+    def destructive(self) -> bool:
+        return narrows(self.before.type, self.after.type)
 
     @property
     def convertible(self) -> bool:
@@ -164,80 +185,100 @@ class AlterColumn(Op):
         return f"alter column {self.table}.{self.after.name}: {', '.join(changes)}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AddConstraint(Op):
     """``not_valid``: added without checking existing rows (validated by a later ValidateConstraint);
-    ``using_index``: a UNIQUE constraint adopting the index of the same name built concurrently before."""
+    ``using_index``: a UNIQUE constraint adopting the index of the same name built concurrently before;
+    ``replaces``: the constraint of the same name that the migration drops before (a changed definition);
+    ``with_table``: its table is created by the same migration."""
 
     kind: ClassVar[str] = "add_constraint"
-    table: str = ""
-    constraint: Constraint = None  # type: ignore[assignment]
+    table: str
+    constraint: Constraint
     not_valid: bool = False
     using_index: bool = False
+    replaces: Constraint | None = None
+    with_table: bool = False
 
     @property
     def table_name(self) -> str:
         return self.table
 
     @property
-    def phase(self) -> str:
+    def phase(self) -> str:  # type: ignore[override]
         return "add_fk" if isinstance(self.constraint, ForeignKey) else "add_constraint"
+
+    @property
+    def destructive(self) -> bool:
+        """A selection CHECK that allows fewer values than the one it replaces: rows holding a value
+        that is gone make it fail, and fixing them loses that value."""
+        before = getattr(self.replaces, "values", None)
+        after = getattr(self.constraint, "values", None)
+        return before is not None and after is not None and not set(before) <= set(after)
 
     def reverse(self) -> Op:
         return DropConstraint(table=self.table, constraint=self.constraint, not_valid=self.not_valid,
-                              using_index=self.using_index, destructive=self.destructive)
+                              using_index=self.using_index, replaced_by=self.replaces, with_table=self.with_table)
 
     def describe(self) -> str:
         how = " (NOT VALID)" if self.not_valid else " (using its index)" if self.using_index else ""
         return f"add {_constraint_kind(self.constraint)} {self.constraint.name} on {self.table}{how}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DropConstraint(Op):
+    """``not_valid`` and ``using_index``: how the reverse adds it back; ``replaced_by``: the constraint
+    of the same name the migration adds after it; ``with_table``: its table is dropped in the same
+    migration, which drops it too (then the file says so and runs nothing for it)."""
+
     kind: ClassVar[str] = "drop_constraint"
-    table: str = ""
-    constraint: Constraint = None  # type: ignore[assignment]
-    not_valid: bool = False  # how the reverse adds it back
+    table: str
+    constraint: Constraint
+    not_valid: bool = False
     using_index: bool = False
-    with_table: bool = False  # its table is dropped in the same migration, which drops it too
+    replaced_by: Constraint | None = None
+    with_table: bool = False
 
     @property
     def table_name(self) -> str:
         return self.table
 
     @property
-    def phase(self) -> str:
+    def phase(self) -> str:  # type: ignore[override]
         return "drop_fk" if isinstance(self.constraint, ForeignKey) else "drop_constraint"
 
     def reverse(self) -> Op:
-        return AddConstraint(table=self.table, constraint=self.constraint, destructive=self.destructive,
-                             not_valid=self.not_valid, using_index=self.using_index)
+        return AddConstraint(table=self.table, constraint=self.constraint, not_valid=self.not_valid,
+                             using_index=self.using_index, replaces=self.replaced_by, with_table=self.with_table)
 
     def describe(self) -> str:
         return f"drop {_constraint_kind(self.constraint)} {self.constraint.name} on {self.table}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CreateIndex(Op):
     kind: ClassVar[str] = "create_index"
-    index: Index = None  # type: ignore[assignment]
+    phase: ClassVar[str] = "create_index"
+    index: Index
     concurrently: bool = False  # then it is alone in a "-- no-transaction" file
+    with_table: bool = False  # its table is created by the same migration
 
     @property
     def table_name(self) -> str:
         return self.index.table
 
     def reverse(self) -> Op:
-        return DropIndex(index=self.index, concurrently=self.concurrently)
+        return DropIndex(index=self.index, concurrently=self.concurrently, with_table=self.with_table)
 
     def describe(self) -> str:
         return f"create index {self.index.name} on {self.index.table}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DropIndex(Op):
     kind: ClassVar[str] = "drop_index"
-    index: Index = None  # type: ignore[assignment]
+    phase: ClassVar[str] = "drop_index"
+    index: Index
     concurrently: bool = False
     with_table: bool = False  # its table is dropped in the same migration, which drops it too
 
@@ -246,38 +287,39 @@ class DropIndex(Op):
         return self.index.table
 
     def reverse(self) -> Op:
-        return CreateIndex(index=self.index, concurrently=self.concurrently)
+        return CreateIndex(index=self.index, concurrently=self.concurrently, with_table=self.with_table)
 
     def describe(self) -> str:
         return f"drop index {self.index.name}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EnablePolicy(Op):
     """ENABLE ROW LEVEL SECURITY and the tenant policy."""
 
     kind: ClassVar[str] = "enable_policy"
-    table: str = ""
-    policy: Policy = None  # type: ignore[assignment]
-    phase = "policy"  # type: ignore[assignment]
+    table: str
+    policy: Policy
+    with_table: bool = False  # its table is created by the same migration
+    phase: ClassVar[str] = "policy"
 
     @property
     def table_name(self) -> str:
         return self.table
 
     def reverse(self) -> Op:
-        return DisablePolicy(table=self.table, policy=self.policy)
+        return DisablePolicy(table=self.table, policy=self.policy, with_table=self.with_table)
 
     def describe(self) -> str:
         return f"row-level security on {self.table} ({self.policy.setting})"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DisablePolicy(Op):
     kind: ClassVar[str] = "disable_policy"
-    table: str = ""
-    policy: Policy = None  # type: ignore[assignment]
-    phase = "drop_policy"  # type: ignore[assignment]
+    table: str
+    policy: Policy
+    phase: ClassVar[str] = "drop_policy"
     with_table: bool = False  # its table is dropped in the same migration, which drops it too
 
     @property
@@ -285,20 +327,20 @@ class DisablePolicy(Op):
         return self.table
 
     def reverse(self) -> Op:
-        return EnablePolicy(table=self.table, policy=self.policy)
+        return EnablePolicy(table=self.table, policy=self.policy, with_table=self.with_table)
 
     def describe(self) -> str:
         return f"drop row-level security policy on {self.table}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SetComment(Op):
     kind: ClassVar[str] = "set_comment"
-    table: str = ""
+    table: str
     column: str | None = None
     before: str | None = None
     after: str | None = None
-    phase = "comment"  # type: ignore[assignment]
+    phase: ClassVar[str] = "comment"
 
     @property
     def table_name(self) -> str:
@@ -312,16 +354,16 @@ class SetComment(Op):
         return f"comment on {target}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RenameTable(Op):
     """Rename a table and its primary key constraint (whose name derives from the table's)."""
 
     kind: ClassVar[str] = "rename_table"
-    before: str = ""
-    after: str = ""
-    before_pkey: str = ""
-    after_pkey: str = ""
-    phase = "rename"  # type: ignore[assignment]
+    before: str
+    after: str
+    before_pkey: str
+    after_pkey: str
+    phase: ClassVar[str] = "rename"
 
     @property
     def table_name(self) -> str:
@@ -334,13 +376,13 @@ class RenameTable(Op):
         return f"rename table {self.before} -> {self.after} (data kept)"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RenameColumn(Op):
     kind: ClassVar[str] = "rename_column"
-    table: str = ""
-    before: str = ""
-    after: str = ""
-    phase = "rename"  # type: ignore[assignment]
+    table: str
+    before: str
+    after: str
+    phase: ClassVar[str] = "rename"
 
     @property
     def table_name(self) -> str:
@@ -353,15 +395,15 @@ class RenameColumn(Op):
         return f"rename column {self.table}.{self.before} -> {self.after} (data kept)"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ValidateConstraint(Op):
     """Check the existing rows against a NOT VALID constraint (SHARE UPDATE EXCLUSIVE: writes go on).
     Its own reverse: validating again is harmless, and a down migration drops the constraint anyway."""
 
     kind: ClassVar[str] = "validate_constraint"
-    table: str = ""
-    name: str = ""
-    phase = "add_fk"  # type: ignore[assignment]
+    table: str
+    name: str
+    phase: ClassVar[str] = "add_fk"
 
     @property
     def table_name(self) -> str:
@@ -374,17 +416,17 @@ class ValidateConstraint(Op):
         return f"validate constraint {self.name} on {self.table}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FillNulls(Op):
     """``UPDATE ... SET col = value WHERE col IS NULL``: before an existing column becomes NOT NULL,
     the rows already there get the rules file's ``[[default]]`` value. Its own reverse: once the
     column is NOT NULL there is nothing left to fill, and the filled values stay."""
 
     kind: ClassVar[str] = "fill_nulls"
-    table: str = ""
-    column: str = ""
+    table: str
+    column: str
     value: str = ""  # an SQL literal made by naming.literal (Column.backfill)
-    phase = "alter_column"  # type: ignore[assignment]
+    phase: ClassVar[str] = "alter_column"
 
     @property
     def table_name(self) -> str:
@@ -397,11 +439,7 @@ class FillNulls(Op):
         return f"fill the NULLs of {self.table}.{self.column} with {self.value}"
 
 
-ALL_KINDS = tuple(
-    cls for cls in (CreateExtension, DropExtension, CreateTable, DropTable, AddColumn, DropColumn, AlterColumn,
-                    AddConstraint, DropConstraint, CreateIndex, DropIndex, EnablePolicy, DisablePolicy, SetComment,
-                    RenameTable, RenameColumn, ValidateConstraint, FillNulls)
-)
+ALL_KINDS: tuple[type[Op], ...] = tuple(Op.__subclasses__())
 
 
 def _constraint_kind(c: Constraint) -> str:

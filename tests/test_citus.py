@@ -15,6 +15,7 @@ import pytest
 from psycopg import errors, sql
 
 from generator import api
+from generator import folder as folder_mod
 from generator.capture.scope import Scope, select
 from generator.runner.apply import RunOptions
 from tests.support import behaviour, citus
@@ -133,7 +134,7 @@ def citus_migrated(citus_folder):
 
 def test_migrate_distributes_every_table_in_one_colocation_group(citus_migrated, citus_folder):
     dsn = citus_migrated["dsn"]
-    assert len(citus_migrated["steps"]) == len(api.existing_migrations(citus_folder))
+    assert len(citus_migrated["steps"]) == len(folder_mod.existing_migrations(citus_folder))
     assert assert_distributed_and_verified(dsn, citus_folder) >= 100
     rows = api.status(RunOptions(migrations_dir=citus_folder, database_url=dsn))
     assert {r.state for r in rows} == {"applied"}
@@ -146,7 +147,7 @@ def test_psql_loop_then_baseline(citus_folder):
         assert proc.returncode == 0, proc.stderr
         assert_distributed_and_verified(dsn, citus_folder)
         recorded = api.baseline(RunOptions(migrations_dir=citus_folder, database_url=dsn))
-        assert len(recorded) == len(api.existing_migrations(citus_folder))
+        assert len(recorded) == len(folder_mod.existing_migrations(citus_folder))
         assert migrate(citus_folder, dsn) == []
 
 

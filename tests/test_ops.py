@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
 
 from generator import diff, ops, render
 from generator.model import Snapshot
@@ -79,6 +82,77 @@ def _schema(table):
 def test_reverse_of_reverse_is_identity_for_destructive_constraints():
     from generator.tables import Check
 
-    add = ops.AddConstraint(table="t", constraint=Check("t_c", "x > 0"), destructive=True)
-    assert add.reverse().reverse() == add
-    assert add.reverse().destructive
+    wide = Check("t_state_check", "state IN ('a', 'b')", ("a", "b"))
+    narrow = Check("t_state_check", "state IN ('a')", ("a",))
+    add = ops.AddConstraint(table="t", constraint=narrow, replaces=wide)
+    assert add.destructive and add.reverse().reverse() == add
+    # the down migration adds the wider check back in place of the narrow one: that loses nothing
+    down_add = ops.DropConstraint(table="t", constraint=wide, replaced_by=narrow).reverse()
+    assert down_add == ops.AddConstraint(table="t", constraint=wide, replaces=narrow) and not down_add.destructive
+
+
+def _samples(cls) -> list[ops.Op]:
+    """Instances of an operation kind, one per combination of its fields' sample values (flags off
+    and on, optional fields unset and set), built from its dataclass fields: a new field of a type
+    met nowhere here fails loudly."""
+    import itertools
+
+    from generator.tables import Check, Column, ForeignKey, Index, IndexColumn, Policy, Table, Unique
+
+    column = Column("amount", "integer", comment="Amount", origin="x.order.amount")
+    varchar = Column("amount", "character varying(8)", not_null=True, default="'0'")
+    table = Table("x_order", (Column("tenant_id", "uuid", not_null=True), column), ("tenant_id",), "x_order_pkey")
+    check = Check("x_order_state_check", "state IN ('a')", ("a",))
+    wider = Check("x_order_state_check", "state IN ('a', 'b')", ("a", "b"))
+    pool = {
+        "str": ["x_order", "amount_total"],
+        "str | None": [None, "Amount"],
+        "bool": [False, True],
+        "Table": [table],
+        "Column": [column, varchar],
+        "Index": [Index("x_order__amount_index", "x_order", (IndexColumn("tenant_id"), IndexColumn("amount")))],
+        "Policy": [Policy("tenant_isolation", "app.tenant_id")],
+        "Constraint": [check, Unique("x_order_amount_uniq", ("tenant_id", "amount")),
+                       ForeignKey("x_order_partner_id_fkey", ("tenant_id", "partner_id"), "x_partner",
+                                  ("tenant_id", "id"), "SET NULL", ("partner_id",))],
+        "Constraint | None": [None, wider],
+    }
+    fields = dataclasses.fields(cls)
+    unknown = [f"{cls.__name__}.{f.name}: {f.type}" for f in fields if f.type not in pool]
+    assert unknown == [], "give these field types sample values"
+    combos = itertools.product(*(pool[f.type] for f in fields))
+    return [cls(**{f.name: v for f, v in zip(fields, values)}) for values in combos]
+
+
+def test_reverse_of_reverse_is_identity_on_a_sample_of_every_operation_kind():
+    assert len(ops.ALL_KINDS) == len({c.kind for c in ops.ALL_KINDS}) >= 18
+    for cls in ops.ALL_KINDS:
+        samples = _samples(cls)
+        assert samples, cls
+        for op in samples:
+            assert op.reverse().reverse() == op, op
+            assert op.phase in ops.PHASES, op
+            assert op.describe()
+
+
+def test_operations_are_keyword_only_and_frozen():
+    for cls in ops.ALL_KINDS:
+        op = _samples(cls)[0]
+        values = [getattr(op, f.name) for f in dataclasses.fields(cls)]
+        with pytest.raises(TypeError):
+            cls(*values)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(op, dataclasses.fields(cls)[0].name, values[0])
+
+
+def test_destructive_is_computed_by_each_operation():
+    from generator.tables import Column
+
+    int_col, text_col = Column("a", "integer"), Column("a", "character varying(4)")
+    assert ops.AlterColumn(table="t", before=text_col, after=int_col).destructive  # values may not convert
+    assert not ops.AlterColumn(table="t", before=int_col, after=dataclasses.replace(int_col, type="bigint")).destructive
+    assert ops.DropColumn(table="t", column=int_col).destructive
+    assert not ops.AddColumn(table="t", column=int_col).destructive
+    table = _samples(ops.CreateTable)[0].table
+    assert ops.DropTable(table=table).destructive and not ops.CreateTable(table=table).destructive
+    assert "destructive" not in {f.name for cls in ops.ALL_KINDS for f in dataclasses.fields(cls)}

@@ -18,7 +18,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from generator import diff, render, rules, tenant
+from generator import diff, render, rules
+from generator import folder as folder_mod
 from generator import target as target_mod
 from generator.errors import MigrationError, one_line
 from generator.model import Snapshot
@@ -55,7 +56,7 @@ def expected_sql(snap: Snapshot, kept_rules: rules.Rules, placement: Placement =
                  target: target_mod.Target = target_mod.POSTGRES) -> list[str]:
     """The target's SQL for the whole schema, minus distribution (built as plain local tables in the
     scratch schema; ``distribution`` checks the live tables' placement)."""
-    operations = diff.diff_schemas(tenant.build(Snapshot.empty()), tenant.build(snap, kept_rules, placement))
+    operations = diff.plan(Snapshot.empty(), snap, kept_rules, placement=placement).operations
     local = replace(target, distribute=False)
     return [render.statement(op, local) for op in operations]
 
@@ -89,7 +90,7 @@ def distribution(conn: psycopg.Connection, schema: str, tables: set[str]) -> lis
 
 
 def load_expected(migrations_dir: Path) -> tuple[Snapshot, rules.Rules]:
-    snap, kept_rules = render.load_kept(migrations_dir)
+    snap, kept_rules = folder_mod.load_kept(migrations_dir)
     if snap is None:
         raise MigrationError(f"{migrations_dir / KEPT_SNAPSHOT} not found: verify compares the database with the "
                              "snapshot kept beside the migrations")

@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from generator import api
+from generator import folder as folder_mod
 from generator.model import Snapshot
 
 FIXED_TIME = datetime(2026, 1, 1, 0, 0, 0)
@@ -17,7 +18,7 @@ def generate(snapshot: Snapshot, folder: Path, **options) -> api.GenerateResult:
 
 
 def sql_files(folder: Path) -> list[Path]:
-    return [p for _, p in api.existing_migrations(folder) if not p.name.endswith(".down.sql")]
+    return [p for _, p in folder_mod.existing_migrations(folder) if not p.name.endswith(".down.sql")]
 
 
 def psql_apply(dsn: str, files: list[Path]) -> str:
