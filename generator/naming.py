@@ -6,7 +6,7 @@
 - ``shorten`` fits a name within 63 bytes deterministically and collision-free: names that fit
   are kept; longer ones keep a prefix (cut on a character boundary) and end in ``_`` plus 10 hex
   digits of the SHA-256 of the whole name, so two different long names never share a short one
-  (up to a 2^-40 hash collision, which ``Namespace`` still reports instead of emitting).
+  (up to a 2^-40 hash collision, which ``NameRegistry`` still reports instead of emitting).
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def literal(value: object) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-class Namespace:
+class NameRegistry:
     """Names within one PostgreSQL namespace: the relations of a schema (tables, indexes, and the
     indexes of primary keys and UNIQUE constraints), the constraints of one table (primary key,
     UNIQUE, CHECK, FOREIGN KEY), the columns of one table. Reports a clash instead of emitting it:

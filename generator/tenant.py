@@ -1,4 +1,10 @@
-"""The tenant rules of DESIGN.md, as one pure function: ``build(snapshot, rules) -> Schema``.
+"""The tenant rules of DESIGN.md: ``build(snapshot, rules, placement) -> Schema``, deterministic.
+
+Each rule below is a small function (``rule_keys``, ``rule_many2one``, ``rule_relation_tables``, ...)
+that returns its ``Parts`` of a table (columns, checks, uniques, foreign keys, indexes, external
+references) or its own tables; ``model_tables`` and ``_build`` only add them up. What the rules
+share is in ``_Context``: the registry of relation names (so a clash is reported, never emitted),
+each model's table, and the notes and extensions they add.
 
 1. Every table: ``tenant_id uuid NOT NULL``, ``id uuid NOT NULL DEFAULT gen_random_uuid()``,
    ``PRIMARY KEY (tenant_id, id)``.
@@ -23,10 +29,12 @@ Models that share one table (Odoo's ``_table``) make one table with the union of
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, fields
+
 from generator import odoo_sql
 from generator.errors import SnapshotError, UsageError
 from generator.model import Field, Model, Snapshot
-from generator.naming import (MAX_COLUMNS, MAX_INDEX_COLUMNS, SYSTEM_COLUMNS, SYSTEM_PREFIX, Namespace, ident,
+from generator.naming import (MAX_COLUMNS, MAX_INDEX_COLUMNS, SYSTEM_COLUMNS, SYSTEM_PREFIX, NameRegistry, ident,
                               literal, shorten)
 from generator.snapshot import json_path
 from generator.placement import DEFAULT as DEFAULT_PLACEMENT
@@ -161,424 +169,484 @@ def _field_path(model: Model, f: Field, *more: str) -> _Path:
     return _Path(("models", model.name, "fields", f.name, *more))
 
 
-def _columns(name: str) -> Namespace:
-    return Namespace(f"column of {name}", reserved=SYSTEM_COLUMNS)
+def _columns(name: str) -> NameRegistry:
+    return NameRegistry(f"column of {name}", reserved=SYSTEM_COLUMNS)
 
 
-class _Builder:
-    def __init__(self, snapshot: Snapshot, rules: Rules, placement: Placement = DEFAULT_PLACEMENT):
-        self.snapshot = snapshot
-        self.rules = rules
-        self.placement = placement
-        # pg_class: tables, indexes (incl. pkey/unique)
-        self.relations = Namespace("table/index", reserved_prefix=SYSTEM_PREFIX)
-        self.table_of: dict[str, str] = {}
-        self.notes: list[str] = []
-        self.extensions: set[str] = set()
-        self.sharing: dict[str, list[Model]] = {}  # table -> the models stored in it
-        for m in snapshot.models:
-            self.sharing.setdefault(shorten(placement.table(m.table)), []).append(m)
-        for table, models in self.sharing.items():
-            owner = " and ".join(f"model {m.name}" for m in models)
-            path = _path("models", models[0].name, "table")
-            claimed = self.relations.claim(table, owner, path)
-            # the primary keys' indexes first, so that a declared constraint that wants one of their
-            # names is the one reported
-            self.relations.claim(f"{claimed}_pkey", f"primary key of {claimed}", path)
-            for m in models:
-                self.table_of[m.name] = claimed
-        self.model_tables = {t: ms[0].name for t, ms in self.sharing.items()}
-        self.defaults = {(d.model, d.field): d for d in rules.defaults}
+# -- the parts of a table, and what the rules share -------------------------------------------
 
-    # -- helpers ------------------------------------------------------------------------------
-    def index(self, table: str, columns: list[IndexColumn], owner: str, *, method: str = "btree",
-              where: str | None = None, name: str | None = None, unique: bool = False,
-              path: _Path | None = None) -> Index:
-        base = name or f"{table}__{'_'.join(c.name for c in columns[1:])}_index"
-        return Index(self.relations.claim(base, owner, path), table, tuple(columns), method, where, unique,
-                     origin=owner)
+@dataclass(frozen=True)
+class Parts:
+    """Pieces of one table that a rule contributes; rules' parts add up in the order they ran."""
 
-    def keys(self, table: str, path: _Path | None) -> tuple[Namespace, str]:
-        """A table's constraint namespace, holding its primary key already (a relation name too)."""
-        cons = Namespace(f"constraint of {table}")
-        owner = f"primary key of {table}"
-        pkey = cons.claim(self.relations.claim(f"{table}_pkey", owner, path), owner, path)
-        return cons, pkey
+    columns: tuple[Column, ...] = ()
+    checks: tuple[Check, ...] = ()
+    uniques: tuple[Unique, ...] = ()
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    indexes: tuple[Index, ...] = ()
+    external: tuple[ExternalReference, ...] = ()
 
-    def fk(self, table: str, col: str, target_model: str, on_delete: str, names: Namespace, owner: str,
-           path: _Path | None = None) -> ForeignKey:
-        sql = ON_DELETE_SQL[on_delete]
-        return ForeignKey(
-            name=names.claim(f"{table}_{col}_fkey", owner, path),
-            columns=(TENANT, col),
-            ref_table=self.table_of[target_model],
-            ref_columns=(TENANT, ID),
-            on_delete=sql,
-            set_null_columns=(col,) if sql == "SET NULL" else (),
-            origin=owner,
-        )
+    def __add__(self, other: "Parts") -> "Parts":
+        return Parts(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(Parts)))
 
-    def policy(self) -> Policy:
-        return Policy(POLICY, self.rules.setting)
 
-    # -- model tables -------------------------------------------------------------------------
-    def merged(self, table: str, models: list[Model]) -> tuple[Model, list[tuple[Model, Field]]]:
-        """The model that names a shared table, and every field of the models stored in it (a
-        field that two of them declare must be the same column)."""
-        primary = sorted(models, key=lambda m: (m.table != m.name.replace(".", "_"), -len(m.fields), m.name))[0]
-        fields: dict[str, tuple[Model, Field]] = {}
-        for m in sorted(models, key=lambda m: m.name):
-            for f in m.fields:
-                seen = fields.setdefault(f.name, (m, f))
-                a, b = seen[1], f
-                if (column_type(a, self.rules, seen[0].name), a.relation, a.company_dependent) != \
-                        (column_type(b, self.rules, m.name), b.relation, b.company_dependent):
-                    raise SnapshotError(
-                        f"table {table!r} is shared by {seen[0].name} and {m.name}, whose field {f.name!r} "
-                        f"differs ({a.type} vs {b.type})",
-                        where=_field_path(m, f),
-                    )
-        return primary, [fields[name] for name in sorted(fields)]
+NOTHING = Parts()
 
-    def model_table(self, table: str, models: list[Model]) -> list[Table]:
-        model, fields = self.merged(table, models)
-        cols = _columns(table)
-        cons, pkey = self.keys(table, _path("models", model.name, "table"))
-        cols.claim(TENANT, "the tenant rules")
-        cols.claim(ID, "the tenant rules")
-        columns = [TENANT_COLUMN, ID_COLUMN]
-        checks: list[Check] = []
-        uniques: list[Unique] = []
-        fks: list[ForeignKey] = []
-        indexes: dict[tuple, Index] = {}
-        external: list[ExternalReference] = []
-        column_of: dict[str, str] = {}
-        per_company: list[tuple[Model, Field]] = []
-        for owner_model, f in fields:
-            ctype = column_type(f, self.rules, owner_model.name)
-            if ctype is None:
-                continue
-            where = _where(owner_model, f)
-            path = _field_path(owner_model, f)
-            if f.name in (TENANT, ID):
-                raise SnapshotError(f"{where}: a field named {f.name!r} clashes with the tenant rules' own column",
-                                    where=path)
-            if f.company_dependent:
-                per_company.append((owner_model, f))
-                continue
-            col = cols.claim(f.name, f"field {where}", path)
-            column_of[f.name] = col
-            rule = self.defaults.get((owner_model.name, f.name))
-            backfill = rule.value if rule is not None else None
-            if rule is not None and not fits(ctype, rule.value):
-                raise UsageError(f"{rule.where}.value: {rule.value!r} is not a value of {where} ({ctype})")
-            columns.append(Column(col, ctype, not_null=f.required, comment=f.label or None, origin=where,
-                                  backfill=literal(backfill) if backfill is not None else None,
-                                  translated=ctype == "jsonb" and f.translate))
-            self.field_keys(table, f, col, where, cons, checks, fks, indexes, external, path)
-        self.check_width(table, len(columns), _path("models", model.name, "fields"))
-        types = {c.name: c.type for c in columns}
-        by_field = {**column_of, TENANT: TENANT, ID: ID}
-        declared = {c.name: (m, c) for m in models for c in m.constraints}
-        for declaring, c in (declared[name] for name in sorted(declared)):
-            owner = f"{model.name} constraint {c.name}"
-            path = _path("models", declaring.name, "constraints", c.name)
-            try:
-                tr = odoo_sql.translate(c.definition, {f: types[col] for f, col in by_field.items()}, by_field)
-                key_columns = 1 + len([x for x in tr.columns if x != TENANT])
-                if tr.kind != "check" and key_columns > MAX_INDEX_COLUMNS:
-                    raise odoo_sql.Untranslatable(f"with tenant_id in front it has {key_columns} columns; "
-                                                  f"PostgreSQL indexes hold at most {MAX_INDEX_COLUMNS}")
-            except odoo_sql.Untranslatable as exc:
-                self.notes.append(f"{model.name}: SQL constraint {c.name} ({c.definition!r}) not carried over: {exc} "
-                                  f"({path})")
-                continue
-            if tr.kind == "unique":
-                ucols = (TENANT,) + tuple(by_field[x] for x in tr.columns if x != TENANT)
-                uniques.append(Unique(cons.claim(self.relations.claim(self.placement.table(c.name), owner, path), owner,
-                                                 path), ucols, owner))
-            elif tr.kind == "index":
-                icols = [IndexColumn(TENANT)] + [IndexColumn(by_field[x], d) for x, d in zip(tr.columns, tr.descending)
-                                                 if x != TENANT]
-                indexes[("declared", c.name)] = self.index(table, icols, owner, where=tr.expression,
-                                                           name=self.placement.table(c.name), unique=tr.unique,
-                                                           path=path)
-            else:
-                checks.append(Check(cons.claim(c.name, owner, path), tr.expression or "", None, owner))
-        self.apply_rules(model, table, column_of, types, checks, indexes, cons)
-        names = ", ".join(m.name for m in sorted(models, key=lambda m: m.name))
-        main = Table(
-            name=table,
-            columns=tuple(columns),
-            primary_key=(TENANT, ID),
-            primary_key_name=pkey,
-            checks=tuple(checks),
-            uniques=tuple(uniques),
-            foreign_keys=tuple(fks),
-            indexes=tuple(sorted(indexes.values(), key=lambda i: i.name)),
-            policy=self.policy(),
-            comment=f"{model.label} (Odoo model{'s' if len(models) > 1 else ''} {names})",
-            origin=model.name,
-            module=model.module,
-            external=tuple(external),
-        )
-        out = [main]
-        if per_company:
-            out.append(self.company_table(table, model, per_company))
-        return out
 
-    def field_keys(self, table: str, f: Field, col: str, where: str, cons: Namespace, checks: list[Check],
-                   fks: list[ForeignKey], indexes: dict[tuple, Index], external: list[ExternalReference],
-                   path: _Path | None = None) -> None:
-        """The foreign key, selection CHECK and indexes that a field's column brings."""
-        lead = [IndexColumn(TENANT), IndexColumn(col)]
-        if f.type == "many2one":
-            if f.relation in self.table_of:
-                fks.append(self.fk(table, col, f.relation, f.on_delete or "set null", cons, where, path))
-                indexes[(TENANT, col)] = self.index(table, lead, where, path=path)
-            else:
-                external.append(ExternalReference(table, col, f.relation or "", where))
-        if f.type == "selection" and f.selection:
-            values = tuple(s.value for s in f.selection)
-            expr = f"{ident(col)} IN ({', '.join(literal(v) for v in values)})"
-            checks.append(Check(cons.claim(f"{table}_{col}_check", where, path), expr, values, where))
-        if f.index and (TENANT, col) not in indexes:
-            if f.index == "trigram":
-                indexes[(TENANT, col)] = self.trigram(table, f, col, where, path)
-            else:
-                cond = f"{ident(col)} IS NOT NULL" if f.index == "btree_not_null" else None
-                indexes[(TENANT, col)] = self.index(table, lead, where, where=cond, path=path)
+@dataclass
+class _Context:
+    """What every rule reads (the snapshot, the rules file, the placement) and the little they share:
+    the schema-wide registry of relation names (tables and indexes), each model's table, the notes
+    for the command output and the extensions the schema needs. Rules only add to the last three."""
 
-    @staticmethod
-    def check_width(table: str, columns: int, path: _Path) -> None:
-        if columns > MAX_COLUMNS:
-            raise SnapshotError(f"table {table!r} would have {columns} columns (with the tenant rules' own); "
-                                f"PostgreSQL allows at most {MAX_COLUMNS}", where=path)
+    snapshot: Snapshot
+    rules: Rules
+    placement: Placement
+    relations: NameRegistry
+    sharing: dict[str, list[Model]]  # table -> the models stored in it
+    table_of: dict[str, str]  # model -> its table
+    notes: list[str] = field(default_factory=list)
+    extensions: set[str] = field(default_factory=set)
 
-    def company_table(self, table: str, model: Model, fields: list[tuple[Model, Field]]) -> Table:
-        """Rule 9: the per-company values of a model's company-dependent fields."""
-        tpath = _path("models", model.name, "table")
-        name = self.relations.claim(f"{table}{COMPANY_TABLE_SUFFIX}", f"company-dependent fields of {model.name}",
-                                    tpath)
-        owner = f"{model.name} (company-dependent fields)"
-        cols = _columns(name)
-        cons, pkey = self.keys(name, tpath)
-        for c in (TENANT, RES_ID, COMPANY_ID):
-            cols.claim(c, "the tenant rules")
-        columns = [
+    @property
+    def model_tables(self) -> dict[str, str]:
+        return {t: ms[0].name for t, ms in self.sharing.items()}
+
+
+@dataclass(frozen=True)
+class _Names:
+    """The names of one table: its own, its columns' and its constraints' (the primary key's claimed)."""
+
+    table: str
+    columns: NameRegistry
+    constraints: NameRegistry
+    pkey: str
+
+
+def _context(snapshot: Snapshot, rules: Rules, placement: Placement) -> _Context:
+    """Every model's table, claimed (with its primary key's index name) before any other name, so
+    that a declared constraint that wants one of those names is the one reported."""
+    relations = NameRegistry("table/index", reserved_prefix=SYSTEM_PREFIX)
+    sharing: dict[str, list[Model]] = {}
+    for m in snapshot.models:
+        sharing.setdefault(shorten(placement.table(m.table)), []).append(m)
+    table_of: dict[str, str] = {}
+    for table, models in sharing.items():
+        owner = " and ".join(f"model {m.name}" for m in models)
+        path = _path("models", models[0].name, "table")
+        claimed = relations.claim(table, owner, path)
+        relations.claim(f"{claimed}_pkey", f"primary key of {claimed}", path)
+        for m in models:
+            table_of[m.name] = claimed
+    for rule in (*rules.indexes, *rules.checks):
+        if rule.model not in table_of:
+            raise UsageError(f"{rule.where}: model {rule.model!r} is not in the snapshot")
+    return _Context(snapshot, rules, placement, relations, sharing, table_of)
+
+
+def _index(ctx: _Context, table: str, columns: list[IndexColumn], owner: str, *, method: str = "btree",
+           where: str | None = None, name: str | None = None, unique: bool = False,
+           path: _Path | None = None) -> Index:
+    base = name or f"{table}__{'_'.join(c.name for c in columns[1:])}_index"
+    return Index(ctx.relations.claim(base, owner, path), table, tuple(columns), method, where, unique, origin=owner)
+
+
+def _fk(ctx: _Context, names: _Names, col: str, target_model: str, on_delete: str, owner: str,
+        path: _Path | None = None) -> ForeignKey:
+    sql = ON_DELETE_SQL[on_delete]
+    return ForeignKey(
+        name=names.constraints.claim(f"{names.table}_{col}_fkey", owner, path),
+        columns=(TENANT, col),
+        ref_table=ctx.table_of[target_model],
+        ref_columns=(TENANT, ID),
+        on_delete=sql,
+        set_null_columns=(col,) if sql == "SET NULL" else (),
+        origin=owner,
+    )
+
+
+def _check_width(table: str, columns: int, path: _Path) -> None:
+    if columns > MAX_COLUMNS:
+        raise SnapshotError(f"table {table!r} would have {columns} columns (with the tenant rules' own); "
+                            f"PostgreSQL allows at most {MAX_COLUMNS}", where=path)
+
+
+def _trigram(ctx: _Context, table: str, f: Field, col: str, owner: str, path: _Path | None = None) -> Index:
+    ctype = column_type(f, ctx.rules) or ""
+    if ctype not in ("character varying", "text") and not ctype.startswith("character varying("):
+        message = f"{owner}: a trigram index needs a text column, not {ctype}"
+        raise SnapshotError(message, where=_Path((*path, "index"))) if path else UsageError(message)
+    ctx.extensions.update(("pg_trgm", "btree_gin"))
+    return _index(ctx, table, [IndexColumn(TENANT), IndexColumn(col, opclass="gin_trgm_ops")], owner,
+                  method="gin", name=f"{table}__{col}_trgm_index", path=path)
+
+
+# -- rule 1: tenant_id, id and the primary key ------------------------------------------------
+
+def rule_keys(ctx: _Context, table: str, path: _Path | None, *own: str) -> _Names:
+    """A table's name registries, holding its primary key (a relation name too) and ``own`` columns."""
+    constraints = NameRegistry(f"constraint of {table}")
+    owner = f"primary key of {table}"
+    pkey = constraints.claim(ctx.relations.claim(f"{table}_pkey", owner, path), owner, path)
+    names = _Names(table, _columns(table), constraints, pkey)
+    for c in own:
+        names.columns.claim(c, "the tenant rules")
+    return names
+
+
+# -- rules 2, 4 and 5 for one field's column --------------------------------------------------
+
+def rule_many2one(ctx: _Context, names: _Names, f: Field, col: str, where: str, path: _Path | None) -> Parts:
+    """Rule 2: a stored many2one's tenant-scoped foreign key and its tenant-led index (rule 5), or
+    an external reference when its target is outside the schema (rule 8)."""
+    if f.type != "many2one":
+        return NOTHING
+    if f.relation not in ctx.table_of:
+        return Parts(external=(ExternalReference(names.table, col, f.relation or "", where),))
+    fk = _fk(ctx, names, col, f.relation, f.on_delete or "set null", where, path)
+    return Parts(foreign_keys=(fk,), indexes=(_index(ctx, names.table, _lead(col), where, path=path),))
+
+
+def rule_selection(names: _Names, f: Field, col: str, where: str, path: _Path | None) -> Parts:
+    """Rule 4: CHECK (col IN (values)) for a selection."""
+    if f.type != "selection" or not f.selection:
+        return NOTHING
+    values = tuple(s.value for s in f.selection)
+    expr = f"{ident(col)} IN ({', '.join(literal(v) for v in values)})"
+    return Parts(checks=(Check(names.constraints.claim(f"{names.table}_{col}_check", where, path), expr, values,
+                               where),))
+
+
+def rule_field_index(ctx: _Context, names: _Names, f: Field, col: str, where: str, path: _Path | None) -> Parts:
+    """Rule 5: the index Odoo gives a field, led by tenant_id (a many2one has its FK index already)."""
+    if not f.index or (f.type == "many2one" and f.relation in ctx.table_of):
+        return NOTHING
+    if f.index == "trigram":
+        return Parts(indexes=(_trigram(ctx, names.table, f, col, where, path),))
+    cond = f"{ident(col)} IS NOT NULL" if f.index == "btree_not_null" else None
+    return Parts(indexes=(_index(ctx, names.table, _lead(col), where, where=cond, path=path),))
+
+
+def _lead(col: str) -> list[IndexColumn]:
+    return [IndexColumn(TENANT), IndexColumn(col)]
+
+
+def field_keys(ctx: _Context, names: _Names, f: Field, col: str, where: str, path: _Path | None = None) -> Parts:
+    """The foreign key, selection CHECK and indexes that a field's column brings."""
+    return (rule_many2one(ctx, names, f, col, where, path) + rule_selection(names, f, col, where, path)
+            + rule_field_index(ctx, names, f, col, where, path))
+
+
+# -- model tables -----------------------------------------------------------------------------
+
+def _merged(ctx: _Context, table: str, models: list[Model]) -> tuple[Model, list[tuple[Model, Field]]]:
+    """The model that names a shared table, and every field of the models stored in it (a field that
+    two of them declare must be the same column)."""
+    primary = sorted(models, key=lambda m: (m.table != m.name.replace(".", "_"), -len(m.fields), m.name))[0]
+    by_name: dict[str, tuple[Model, Field]] = {}
+    for m in sorted(models, key=lambda m: m.name):
+        for f in m.fields:
+            seen = by_name.setdefault(f.name, (m, f))
+            a, b = seen[1], f
+            if (column_type(a, ctx.rules, seen[0].name), a.relation, a.company_dependent) != \
+                    (column_type(b, ctx.rules, m.name), b.relation, b.company_dependent):
+                raise SnapshotError(
+                    f"table {table!r} is shared by {seen[0].name} and {m.name}, whose field {f.name!r} "
+                    f"differs ({a.type} vs {b.type})",
+                    where=_field_path(m, f),
+                )
+    return primary, [by_name[name] for name in sorted(by_name)]
+
+
+def rule_columns(ctx: _Context, names: _Names, stored: list[tuple[Model, Field]]
+                 ) -> tuple[Parts, dict[str, str], list[tuple[Model, Field]]]:
+    """Rules 2, 4 and 5 over a model table's fields: (their columns and keys, field -> column, the
+    company-dependent fields left for rule 9)."""
+    defaults = {(d.model, d.field): d for d in ctx.rules.defaults}
+    parts = NOTHING
+    column_of: dict[str, str] = {}
+    per_company: list[tuple[Model, Field]] = []
+    for owner_model, f in stored:
+        ctype = column_type(f, ctx.rules, owner_model.name)
+        if ctype is None:
+            continue
+        where = _where(owner_model, f)
+        path = _field_path(owner_model, f)
+        if f.name in (TENANT, ID):
+            raise SnapshotError(f"{where}: a field named {f.name!r} clashes with the tenant rules' own column",
+                                where=path)
+        if f.company_dependent:
+            per_company.append((owner_model, f))
+            continue
+        col = names.columns.claim(f.name, f"field {where}", path)
+        column_of[f.name] = col
+        rule = defaults.get((owner_model.name, f.name))
+        if rule is not None and not fits(ctype, rule.value):
+            raise UsageError(f"{rule.where}.value: {rule.value!r} is not a value of {where} ({ctype})")
+        column = Column(col, ctype, not_null=f.required, comment=f.label or None, origin=where,
+                        backfill=literal(rule.value) if rule is not None else None,
+                        translated=ctype == "jsonb" and f.translate)
+        parts += Parts(columns=(column,)) + field_keys(ctx, names, f, col, where, path)
+    return parts, column_of, per_company
+
+
+def rule_declared(ctx: _Context, names: _Names, model: Model, models: list[Model], types: dict[str, str],
+                  by_field: dict[str, str]) -> Parts:
+    """Rule 4: Odoo's SQL constraints (and 19.0's declared indexes), translated to the tenant schema:
+    UNIQUE ones and indexes led by tenant_id. One that cannot be translated becomes a note."""
+    parts = NOTHING
+    declared = {c.name: (m, c) for m in models for c in m.constraints}
+    for declaring, c in (declared[name] for name in sorted(declared)):
+        owner = f"{model.name} constraint {c.name}"
+        path = _path("models", declaring.name, "constraints", c.name)
+        try:
+            tr = odoo_sql.translate(c.definition, {f: types[col] for f, col in by_field.items()}, by_field)
+            key_columns = 1 + len([x for x in tr.columns if x != TENANT])
+            if tr.kind != "check" and key_columns > MAX_INDEX_COLUMNS:
+                raise odoo_sql.Untranslatable(f"with tenant_id in front it has {key_columns} columns; "
+                                              f"PostgreSQL indexes hold at most {MAX_INDEX_COLUMNS}")
+        except odoo_sql.Untranslatable as exc:
+            ctx.notes.append(f"{model.name}: SQL constraint {c.name} ({c.definition!r}) not carried over: {exc} "
+                             f"({path})")
+            continue
+        if tr.kind == "unique":
+            ucols = (TENANT,) + tuple(by_field[x] for x in tr.columns if x != TENANT)
+            name = ctx.relations.claim(ctx.placement.table(c.name), owner, path)
+            parts += Parts(uniques=(Unique(names.constraints.claim(name, owner, path), ucols, owner),))
+        elif tr.kind == "index":
+            icols = [IndexColumn(TENANT)] + [IndexColumn(by_field[x], d) for x, d in zip(tr.columns, tr.descending)
+                                             if x != TENANT]
+            parts += Parts(indexes=(_index(ctx, names.table, icols, owner, where=tr.expression,
+                                           name=ctx.placement.table(c.name), unique=tr.unique, path=path),))
+        else:
+            parts += Parts(checks=(Check(names.constraints.claim(c.name, owner, path), tr.expression or "", None,
+                                         owner),))
+    return parts
+
+
+def rule_rules_file(ctx: _Context, names: _Names, column_of: dict[str, str], types: dict[str, str]) -> Parts:
+    """Rule 5's extras and the CHECKs of the rules file (``[[index]]``, ``[[check]]``) for one table."""
+    table = names.table
+    fields_here = {f.name: f for m in ctx.sharing[table] for f in m.fields}
+    parts = NOTHING
+    for rule in ctx.rules.indexes:
+        if ctx.table_of.get(rule.model) != table:
+            continue
+        wanted = [fname for fname, _ in rule.fields] + ([rule.where_field] if rule.where_field else [])
+        for fname in wanted:
+            if fname not in column_of:
+                raise UsageError(f"{rule.where}: {rule.model} has no column for field {fname!r}")
+        if rule.kind == "trigram":
+            fname = rule.fields[0][0]
+            idx = _trigram(ctx, table, fields_here[fname], column_of[fname], rule.where)
+        else:
+            cols = [IndexColumn(TENANT)] + [IndexColumn(column_of[f], desc) for f, desc in rule.fields]
+            where = None
+            if rule.where_field:
+                wcol = ident(column_of[rule.where_field])
+                if rule.where_in is not None:
+                    where = f"{wcol} IN ({', '.join(literal(v) for v in rule.where_in)})"
+                elif rule.where_not_null:
+                    where = f"{wcol} IS NOT NULL"
+            suffix = "_".join(c.name + ("_desc" if c.descending else "") for c in cols[1:])
+            idx = _index(ctx, table, cols, rule.where, where=where,
+                         name=f"{table}__{suffix}{'_partial' if where else ''}_index")
+        parts += Parts(indexes=(idx,))
+    for rule in ctx.rules.checks:
+        if ctx.table_of.get(rule.model) != table:
+            continue
+        if rule.field not in column_of:
+            raise UsageError(f"{rule.where}: {rule.model} has no column for field {rule.field!r}")
+        ctype = types[column_of[rule.field]]
+        for value in (v for v in (rule.min, rule.max) if v is not None):
+            if not fits(ctype, value) or isinstance(value, bool) or ctype not in NUMBER_TYPES:
+                raise UsageError(f"{rule.where}: min/max need a number column; {rule.model}.{rule.field} is {ctype}")
+        for value in rule.values or ():
+            if not fits(ctype, value):
+                raise UsageError(f"{rule.where}.in: {value!r} is not a value of {rule.model}.{rule.field} ({ctype})")
+        col = ident(column_of[rule.field])
+        terms = []
+        if rule.min is not None:
+            terms.append(f"{col} >= {literal(rule.min)}")
+        if rule.max is not None:
+            terms.append(f"{col} <= {literal(rule.max)}")
+        if rule.values is not None:
+            terms.append(f"{col} IN ({', '.join(literal(v) for v in rule.values)})")
+        name = names.constraints.claim(f"{table}_{column_of[rule.field]}_rule_check", rule.where)
+        parts += Parts(checks=(Check(name, " AND ".join(terms), None, rule.where),))
+    return parts
+
+
+def rule_policy(ctx: _Context) -> Policy:
+    """Rule 6: row-level security keyed on the session setting."""
+    return Policy(POLICY, ctx.rules.setting)
+
+
+def _table(name: str, names: _Names, parts: Parts, primary_key: tuple[str, ...], policy: Policy, *, comment: str,
+           origin: str, module: str) -> Table:
+    return Table(
+        name=name,
+        columns=parts.columns,
+        primary_key=primary_key,
+        primary_key_name=names.pkey,
+        checks=parts.checks,
+        uniques=parts.uniques,
+        foreign_keys=parts.foreign_keys,
+        indexes=tuple(sorted(parts.indexes, key=lambda i: i.name)),
+        policy=policy,
+        comment=comment,
+        origin=origin,
+        module=module,
+        external=parts.external,
+    )
+
+
+def model_tables(ctx: _Context, table: str, models: list[Model]) -> list[Table]:
+    """The table of one or more models (Odoo's ``_table``): rules 1, 2, 4, 5, 6, and rule 9's
+    per-company table beside it when some fields are company-dependent."""
+    model, stored = _merged(ctx, table, models)
+    names = rule_keys(ctx, table, _path("models", model.name, "table"), TENANT, ID)
+    fields_parts, column_of, per_company = rule_columns(ctx, names, stored)
+    parts = Parts(columns=(TENANT_COLUMN, ID_COLUMN)) + fields_parts
+    _check_width(table, len(parts.columns), _path("models", model.name, "fields"))
+    types = {c.name: c.type for c in parts.columns}
+    by_field = {**column_of, TENANT: TENANT, ID: ID}
+    parts += rule_declared(ctx, names, model, models, types, by_field)
+    parts += rule_rules_file(ctx, names, column_of, types)
+    listed = ", ".join(m.name for m in sorted(models, key=lambda m: m.name))
+    main = _table(table, names, parts, (TENANT, ID), rule_policy(ctx),
+                  comment=f"{model.label} (Odoo model{'s' if len(models) > 1 else ''} {listed})",
+                  origin=model.name, module=model.module)
+    return [main, rule_company_values(ctx, table, model, per_company)] if per_company else [main]
+
+
+# -- rule 9: company-dependent fields ---------------------------------------------------------
+
+def rule_company_values(ctx: _Context, table: str, model: Model, stored: list[tuple[Model, Field]]) -> Table:
+    """Rule 9: the per-company values of a model's company-dependent fields."""
+    tpath = _path("models", model.name, "table")
+    name = ctx.relations.claim(f"{table}{COMPANY_TABLE_SUFFIX}", f"company-dependent fields of {model.name}", tpath)
+    owner = f"{model.name} (company-dependent fields)"
+    names = rule_keys(ctx, name, tpath, TENANT, RES_ID, COMPANY_ID)
+    parts = Parts(
+        columns=(
             TENANT_COLUMN,
             Column(RES_ID, "uuid", not_null=True, comment=f"The {model.name} row", origin=owner),
             Column(COMPANY_ID, "uuid", not_null=True, comment="The company the values are for", origin=owner),
-        ]
-        checks: list[Check] = []
-        fks: list[ForeignKey] = []
-        indexes: dict[tuple, Index] = {}
-        external: list[ExternalReference] = []
-        fks.append(ForeignKey(cons.claim(f"{name}_{RES_ID}_fkey", owner, tpath), (TENANT, RES_ID), table, (TENANT, ID),
-                              "CASCADE", origin=owner))
-        if COMPANY_MODEL in self.table_of:
-            fks.append(self.fk(name, COMPANY_ID, COMPANY_MODEL, "cascade", cons, owner, tpath))
+        ),
+        foreign_keys=(ForeignKey(names.constraints.claim(f"{name}_{RES_ID}_fkey", owner, tpath), (TENANT, RES_ID),
+                                 table, (TENANT, ID), "CASCADE", origin=owner),),
+    )
+    if COMPANY_MODEL in ctx.table_of:
+        parts += Parts(foreign_keys=(_fk(ctx, names, COMPANY_ID, COMPANY_MODEL, "cascade", owner, tpath),))
+    else:
+        parts += Parts(external=(ExternalReference(name, COMPANY_ID, COMPANY_MODEL, owner),))
+    parts += Parts(indexes=(_index(ctx, name, _lead(COMPANY_ID), owner, path=tpath),))
+    for owner_model, f in stored:
+        where = _where(owner_model, f)
+        path = _field_path(owner_model, f)
+        col = names.columns.claim(f.name, f"field {where}", path)
+        column = Column(col, column_type(f, ctx.rules, owner_model.name) or "", comment=f.label or None, origin=where)
+        parts += Parts(columns=(column,)) + field_keys(ctx, names, f, col, where, path)
+    _check_width(name, len(parts.columns), _path("models", model.name, "fields"))
+    return _table(name, names, parts, (TENANT, RES_ID, COMPANY_ID), rule_policy(ctx),
+                  comment=f"Per-company values of {model.label} (Odoo model {model.name}, company-dependent fields)",
+                  origin=owner, module=model.module)
+
+
+# -- rule 3: relation tables ------------------------------------------------------------------
+
+def rule_relation_tables(ctx: _Context) -> list[Table]:
+    """One table per relation table name, whichever many2many fields declare it."""
+    declared: dict[str, list[tuple[Model, Field]]] = {}
+    model_tables_ = ctx.model_tables
+    for model in ctx.snapshot.models:
+        for f in model.fields:
+            if f.type != "many2many":
+                continue
+            name = shorten(ctx.placement.table(f.relation_table or ""))
+            if name in model_tables_:
+                ctx.notes.append(f"{_where(model, f)}: many2many stored in the table of model "
+                                 f"{model_tables_[name]}; no separate relation table")
+                continue
+            declared.setdefault(name, []).append((model, f))
+    out = []
+    for name in sorted(declared):
+        users = declared[name]
+        if len({_ends(m, f) for m, f in users}) == 1:
+            out.append(_relation_table(ctx, name, *users[0]))
         else:
-            external.append(ExternalReference(name, COMPANY_ID, COMPANY_MODEL, owner))
-        indexes[(TENANT, COMPANY_ID)] = self.index(name, [IndexColumn(TENANT), IndexColumn(COMPANY_ID)], owner,
-                                                   path=tpath)
-        for owner_model, f in fields:
-            where = _where(owner_model, f)
-            path = _field_path(owner_model, f)
-            col = cols.claim(f.name, f"field {where}", path)
-            columns.append(Column(col, column_type(f, self.rules, owner_model.name) or "", comment=f.label or None,
-                                  origin=where))
-            self.field_keys(name, f, col, where, cons, checks, fks, indexes, external, path)
-        self.check_width(name, len(columns), _path("models", model.name, "fields"))
-        return Table(
-            name=name,
-            columns=tuple(columns),
-            primary_key=(TENANT, RES_ID, COMPANY_ID),
-            primary_key_name=pkey,
-            checks=tuple(checks),
-            foreign_keys=tuple(fks),
-            indexes=tuple(sorted(indexes.values(), key=lambda i: i.name)),
-            policy=self.policy(),
-            comment=f"Per-company values of {model.label} (Odoo model {model.name}, company-dependent fields)",
-            origin=owner,
-            module=model.module,
-            external=tuple(external),
-        )
+            out.append(_shared_relation_table(ctx, name, users))
+    return out
 
-    def trigram(self, table: str, f: Field, col: str, owner: str, path: _Path | None = None) -> Index:
-        ctype = column_type(f, self.rules) or ""
-        if ctype not in ("character varying", "text") and not ctype.startswith("character varying("):
-            message = f"{owner}: a trigram index needs a text column, not {ctype}"
-            raise SnapshotError(message, where=_Path((*path, "index"))) if path else UsageError(message)
-        self.extensions.update(("pg_trgm", "btree_gin"))
-        return self.index(table, [IndexColumn(TENANT), IndexColumn(col, opclass="gin_trgm_ops")], owner,
-                          method="gin", name=f"{table}__{col}_trgm_index", path=path)
 
-    def apply_rules(self, model, table, column_of, types, checks, indexes, cons) -> None:
-        fields = {f.name: f for m in self.sharing[table] for f in m.fields}
-        for rule in self.rules.indexes:
-            if self.table_of.get(rule.model) != table:
-                continue
-            names = [fname for fname, _ in rule.fields] + ([rule.where_field] if rule.where_field else [])
-            for fname in names:
-                if fname not in column_of:
-                    raise UsageError(f"{rule.where}: {rule.model} has no column for field {fname!r}")
-            if rule.kind == "trigram":
-                fname = rule.fields[0][0]
-                idx = self.trigram(table, fields[fname], column_of[fname], rule.where)
-            else:
-                cols = [IndexColumn(TENANT)] + [IndexColumn(column_of[f], desc) for f, desc in rule.fields]
-                where = None
-                if rule.where_field:
-                    wcol = ident(column_of[rule.where_field])
-                    if rule.where_in is not None:
-                        where = f"{wcol} IN ({', '.join(literal(v) for v in rule.where_in)})"
-                    elif rule.where_not_null:
-                        where = f"{wcol} IS NOT NULL"
-                suffix = "_".join(c.name + ("_desc" if c.descending else "") for c in cols[1:])
-                idx = self.index(table, cols, rule.where, where=where,
-                                 name=f"{table}__{suffix}{'_partial' if where else ''}_index")
-            indexes[("rule", idx.name)] = idx
-        for rule in self.rules.checks:
-            if self.table_of.get(rule.model) != table:
-                continue
-            if rule.field not in column_of:
-                raise UsageError(f"{rule.where}: {rule.model} has no column for field {rule.field!r}")
-            ctype = types[column_of[rule.field]]
-            for value in (v for v in (rule.min, rule.max) if v is not None):
-                if not fits(ctype, value) or isinstance(value, bool) or ctype not in NUMBER_TYPES:
-                    raise UsageError(f"{rule.where}: min/max need a number column; {rule.model}.{rule.field} is {ctype}")
-            for value in rule.values or ():
-                if not fits(ctype, value):
-                    raise UsageError(f"{rule.where}.in: {value!r} is not a value of {rule.model}.{rule.field} ({ctype})")
-            col = ident(column_of[rule.field])
-            parts = []
-            if rule.min is not None:
-                parts.append(f"{col} >= {literal(rule.min)}")
-            if rule.max is not None:
-                parts.append(f"{col} <= {literal(rule.max)}")
-            if rule.values is not None:
-                parts.append(f"{col} IN ({', '.join(literal(v) for v in rule.values)})")
-            name = cons.claim(f"{table}_{column_of[rule.field]}_rule_check", rule.where)
-            checks.append(Check(name, " AND ".join(parts), None, rule.where))
+def _ends(model: Model, f: Field) -> tuple[tuple[str, str], tuple[str, str]]:
+    """The two (column, target model) ends in a canonical order (by column name), so a table is the
+    same whichever of the many2many fields that share it declares it."""
+    a, b = sorted(((f.column1 or "", model.name), (f.column2 or "", f.relation or "")))
+    return a, b
 
-    # -- relation tables ----------------------------------------------------------------------
-    def relation_tables(self) -> list[Table]:
-        """One table per relation table name, whichever many2many fields declare it."""
-        declared: dict[str, list[tuple[Model, Field]]] = {}
-        for model in self.snapshot.models:
-            for f in model.fields:
-                if f.type != "many2many":
-                    continue
-                name = shorten(self.placement.table(f.relation_table or ""))
-                if name in self.model_tables:
-                    self.notes.append(f"{_where(model, f)}: many2many stored in the table of model "
-                                      f"{self.model_tables[name]}; no separate relation table")
-                    continue
-                declared.setdefault(name, []).append((model, f))
-        out = []
-        for name in sorted(declared):
-            users = declared[name]
-            pairs = {self.ends(m, f) for m, f in users}
-            model, f = users[0]
-            if len(pairs) == 1:
-                out.append(self.relation_table(name, model, f, _where(model, f)))
-            else:
-                out.append(self.shared_relation_table(name, users))
-        return out
 
-    @staticmethod
-    def ends(model: Model, f: Field) -> tuple[tuple[str, str], tuple[str, str]]:
-        """The two (column, target model) ends in a canonical order (by column name), so a table is
-        the same whichever of the many2many fields that share it declares it."""
-        a, b = sorted(((f.column1 or "", model.name), (f.column2 or "", f.relation or "")))
-        return a, b
+def _relation_ends(ctx: _Context, names: _Names, col: str, target: str, where: str, path: _Path) -> Parts:
+    """A relation table column's tenant-scoped foreign key (ON DELETE CASCADE), or an external reference."""
+    if target in ctx.table_of:
+        return Parts(foreign_keys=(_fk(ctx, names, col, target, "cascade", where, path),))
+    return Parts(external=(ExternalReference(names.table, col, target, where),))
 
-    def relation_table(self, table: str, model: Model, f: Field, where: str) -> Table:
-        path = _field_path(model, f)
-        name = self.relations.claim(table, f"many2many {where}", _field_path(model, f, "relation_table"))
-        cols = _columns(name)
-        cons, pkey = self.keys(name, path)
-        cols.claim(TENANT, "the tenant rules")
-        (c1, first), (c2, second) = self.ends(model, f)
-        c1, c2 = cols.claim(c1, f"{where} first column", path), cols.claim(c2, f"{where} second column", path)
-        fks, external = [], []
-        for col, target in ((c1, first), (c2, second)):
-            if target in self.table_of:
-                fks.append(self.fk(name, col, target, "cascade", cons, where, path))
-            else:
-                external.append(ExternalReference(name, col, target, where))
-        reverse = self.index(name, [IndexColumn(TENANT), IndexColumn(c2), IndexColumn(c1)], where,
-                             name=f"{name}_{c2}_{c1}_idx", path=path)
-        return Table(
-            name=name,
-            columns=(
-                TENANT_COLUMN,
-                Column(c1, "uuid", not_null=True, comment=first, origin=where),
-                Column(c2, "uuid", not_null=True, comment=second, origin=where),
-            ),
-            primary_key=(TENANT, c1, c2),
-            primary_key_name=pkey,
-            foreign_keys=tuple(fks),
-            indexes=(reverse,),
-            policy=self.policy(),
-            comment=f"{f.label} (Odoo many2many {where})",
-            origin=where,
-            module=model.module,
-            external=tuple(external),
-        )
 
-    def shared_relation_table(self, table: str, users: list[tuple[Model, Field]]) -> Table:
-        """A relation table that many2many fields use with different column pairs: every column
-        (nullable unless every pair has it), an id key, a UNIQUE and a foreign key per column."""
-        wheres = ", ".join(_where(m, f) for m, f in users)
-        first_path = _field_path(*users[0])
-        name = self.relations.claim(table, f"many2many {wheres}", _field_path(*users[0], "relation_table"))
-        cols = _columns(name)
-        cons, pkey = self.keys(name, first_path)
-        cols.claim(TENANT, "the tenant rules")
-        cols.claim(ID, "the tenant rules")
-        target_of: dict[str, tuple[str, str]] = {}
-        pairs = sorted({self.ends(m, f) for m, f in users})
-        for (m, f) in users:
-            for col, target in self.ends(m, f):
-                seen = target_of.setdefault(col, (target, _where(m, f)))
-                if seen[0] != target:
-                    raise SnapshotError(f"relation table {table!r}: column {col!r} points at {seen[0]} for {seen[1]} "
-                                        f"but at {target} for {_where(m, f)}", where=_field_path(m, f))
-        everywhere = set.intersection(*({a[0], b[0]} for a, b in pairs))
-        columns = [TENANT_COLUMN, ID_COLUMN]
-        fks, external, indexes = [], [], []
-        for col in sorted(target_of):
-            target, where = target_of[col]
-            claimed = cols.claim(col, f"{where} column", first_path)
-            columns.append(Column(claimed, "uuid", not_null=col in everywhere, comment=target, origin=where))
-            if target in self.table_of:
-                fks.append(self.fk(name, claimed, target, "cascade", cons, where, first_path))
-            else:
-                external.append(ExternalReference(name, claimed, target, where))
-            indexes.append(self.index(name, [IndexColumn(TENANT), IndexColumn(claimed)], where, path=first_path))
-        self.check_width(name, len(columns), first_path)
-        uniques = []
-        for a, b in pairs:
-            owner = f"many2many pair {a[0]}, {b[0]} of {name}"
-            key = cons.claim(self.relations.claim(f"{name}_{a[0]}_{b[0]}_key", owner, first_path), owner, first_path)
-            uniques.append(Unique(key, (TENANT, shorten(a[0]), shorten(b[0])), wheres))
-        model, f = users[0]
-        return Table(
-            name=name,
-            columns=tuple(columns),
-            primary_key=(TENANT, ID),
-            primary_key_name=pkey,
-            uniques=tuple(uniques),
-            foreign_keys=tuple(fks),
-            indexes=tuple(sorted(indexes, key=lambda i: i.name)),
-            policy=self.policy(),
-            comment=f"Relation table of the Odoo many2many fields {wheres}",
-            origin=_where(model, f),
-            module=model.module,
-            external=tuple(external),
-        )
+def _relation_table(ctx: _Context, table: str, model: Model, f: Field) -> Table:
+    where = _where(model, f)
+    path = _field_path(model, f)
+    name = ctx.relations.claim(table, f"many2many {where}", _field_path(model, f, "relation_table"))
+    names = rule_keys(ctx, name, path, TENANT)
+    (c1, first), (c2, second) = _ends(model, f)
+    c1 = names.columns.claim(c1, f"{where} first column", path)
+    c2 = names.columns.claim(c2, f"{where} second column", path)
+    parts = Parts(columns=(
+        TENANT_COLUMN,
+        Column(c1, "uuid", not_null=True, comment=first, origin=where),
+        Column(c2, "uuid", not_null=True, comment=second, origin=where),
+    ))
+    parts += _relation_ends(ctx, names, c1, first, where, path) + _relation_ends(ctx, names, c2, second, where, path)
+    parts += Parts(indexes=(_index(ctx, name, [IndexColumn(TENANT), IndexColumn(c2), IndexColumn(c1)], where,
+                                   name=f"{name}_{c2}_{c1}_idx", path=path),))
+    return _table(name, names, parts, (TENANT, c1, c2), rule_policy(ctx),
+                  comment=f"{f.label} (Odoo many2many {where})", origin=where, module=model.module)
+
+
+def _shared_relation_table(ctx: _Context, table: str, users: list[tuple[Model, Field]]) -> Table:
+    """A relation table that many2many fields use with different column pairs: every column
+    (nullable unless every pair has it), an id key, a UNIQUE and a foreign key per column."""
+    wheres = ", ".join(_where(m, f) for m, f in users)
+    first_path = _field_path(*users[0])
+    name = ctx.relations.claim(table, f"many2many {wheres}", _field_path(*users[0], "relation_table"))
+    names = rule_keys(ctx, name, first_path, TENANT, ID)
+    target_of: dict[str, tuple[str, str]] = {}
+    pairs = sorted({_ends(m, f) for m, f in users})
+    for (m, f) in users:
+        for col, target in _ends(m, f):
+            seen = target_of.setdefault(col, (target, _where(m, f)))
+            if seen[0] != target:
+                raise SnapshotError(f"relation table {table!r}: column {col!r} points at {seen[0]} for {seen[1]} "
+                                    f"but at {target} for {_where(m, f)}", where=_field_path(m, f))
+    everywhere = set.intersection(*({a[0], b[0]} for a, b in pairs))
+    parts = Parts(columns=(TENANT_COLUMN, ID_COLUMN))
+    for col in sorted(target_of):
+        target, where = target_of[col]
+        claimed = names.columns.claim(col, f"{where} column", first_path)
+        parts += Parts(columns=(Column(claimed, "uuid", not_null=col in everywhere, comment=target, origin=where),))
+        parts += _relation_ends(ctx, names, claimed, target, where, first_path)
+        parts += Parts(indexes=(_index(ctx, name, _lead(claimed), where, path=first_path),))
+    _check_width(name, len(parts.columns), first_path)
+    for a, b in pairs:
+        owner = f"many2many pair {a[0]}, {b[0]} of {name}"
+        key = names.constraints.claim(ctx.relations.claim(f"{name}_{a[0]}_{b[0]}_key", owner, first_path), owner,
+                                      first_path)
+        parts += Parts(uniques=(Unique(key, (TENANT, shorten(a[0]), shorten(b[0])), wheres),))
+    model, f = users[0]
+    return _table(name, names, parts, (TENANT, ID), rule_policy(ctx),
+                  comment=f"Relation table of the Odoo many2many fields {wheres}", origin=_where(model, f),
+                  module=model.module)
 
 
 def build(snapshot: Snapshot, rules: Rules = Rules(), placement: Placement = DEFAULT_PLACEMENT) -> Schema:
@@ -593,13 +661,12 @@ def build(snapshot: Snapshot, rules: Rules = Rules(), placement: Placement = DEF
 
 
 def _build(snapshot: Snapshot, rules: Rules, placement: Placement) -> Schema:
-    b = _Builder(snapshot, rules, placement)
-    for rule in (*rules.indexes, *rules.checks):
-        if rule.model not in b.table_of:
-            raise UsageError(f"{rule.where}: model {rule.model!r} is not in the snapshot")
-    tables = [t for table, models in b.sharing.items() for t in b.model_table(table, models)] + b.relation_tables()
+    """The rules composed: every model table (with its per-company table), then the relation tables."""
+    ctx = _context(snapshot, rules, placement)
+    tables = [t for table, models in ctx.sharing.items() for t in model_tables(ctx, table, models)]
+    tables += rule_relation_tables(ctx)
     return Schema(
         tables=tuple(sorted(tables, key=lambda t: t.name)),
-        extensions=tuple(sorted(b.extensions)),
-        notes=tuple(b.notes),
+        extensions=tuple(sorted(ctx.extensions)),
+        notes=tuple(ctx.notes),
     )
