@@ -208,7 +208,7 @@ def generate(new: Snapshot, options: GenerateOptions = GenerateOptions(), progre
 def _generate(new: Snapshot, options: GenerateOptions, progress: Progress) -> GenerateResult:
     from generator import diff as diff_mod
     from generator import folder as folder_mod
-    from generator import ops, planning, render, rules
+    from generator import planning, render, rules
     from generator import renames as renames_mod
     from generator import snapshot as snapshots
     from generator import target as target_mod
@@ -237,17 +237,7 @@ def _generate(new: Snapshot, options: GenerateOptions, progress: Progress) -> Ge
     progress.step("computing the schema and its changes")
     plan = diff_mod.plan(previous, new, current_rules, hints, previous_rules, options.placement)
     operations = list(plan.operations)
-    notes = tuple(rename_notes) + plan.new.notes + tuple(
-        f"new required column {op.table}.{op.column.name} on an existing table: the migration fails if the "
-        f"table has rows; give existing rows a value with a [[default]] entry in the rules file"
-        for op in operations
-        if isinstance(op, ops.AddColumn) and op.column.not_null and op.column.backfill is None
-    ) + tuple(
-        f"column {op.table}.{op.after.name} becomes NOT NULL: the migration fails if a row holds NULL there; "
-        f"give those rows a value with a [[default]] entry in the rules file"
-        for op in operations
-        if isinstance(op, ops.AlterColumn) and op.after.not_null and not op.before.not_null and op.after.backfill is None
-    )
+    notes = tuple(rename_notes) + plan.new.notes + _null_notes(operations)
     if not operations:
         return GenerateResult("no changes", (), (), notes, (), sha)
     if options.check:
@@ -266,31 +256,58 @@ def _generate(new: Snapshot, options: GenerateOptions, progress: Progress) -> Ge
         description = f"upgrade to odoo {folder_mod.series_key(new.odoo_version)[0]}" if upgrade else "schema update"
     file_plans = planning.files(plan, description)
     stamps = planning.versions(options.timestamp or _now(), len(file_plans), existing[-1][0] if existing else None)
-    timeouts = planning.Timeouts(current_rules.lock_timeout, current_rules.statement_timeout)
-    anchor = planning.anchor_of(plan.old, plan.new, [op for f in file_plans for op in f.operations])
-    files: list[MigrationFile] = []
+    files = _render_files(plan, file_plans, stamps, info, target, current_rules, options.reversible)
     refs = render.external_refs(plan.new)
-    for file_plan, version in zip(file_plans, stamps):
-        common = dict(description=file_plan.description, version=version, snapshot=info,
-                      no_transaction=file_plan.no_transaction, timeouts=timeouts, target=target, anchor=anchor)
-        up = list(file_plan.operations)
-        external = render.external_of(up, plan.new, refs)
-        if not options.reversible:
-            files.append(render.render_file(up, external=external, **common))
-            continue
-        files.append(render.render_file(up, external=external, suffix=".up.sql", **common))
-        files.append(render.render_file(diff_mod.reverse(up), suffix=".down.sql", down_of=version, **common))
     external = render.external_of(operations, plan.new, refs)
     reasons = {i: upgrade_mod.reason(op, previous, new) for i, op in enumerate(operations) if op.destructive}
     if options.dry_run:
-        return GenerateResult("planned", tuple(files), tuple(operations), notes, external, sha, upgrade, reasons)
+        return GenerateResult("planned", files, tuple(operations), notes, external, sha, upgrade, reasons)
     progress.step(f"writing {len(files)} migration file(s) to {folder}")
     if options.rules is not None:
         kept_rules_text = options.rules_text
     else:
         kept_rules_text = Path(current_rules.source).read_text("utf-8") if current_rules.source else ""
-    folder_mod.write(folder, folder_mod.Generation(tuple(files), text, target, kept_rules_text))
-    return GenerateResult("written", tuple(files), tuple(operations), notes, external, sha, upgrade, reasons)
+    folder_mod.write(folder, folder_mod.Generation(files, text, target, kept_rules_text))
+    return GenerateResult("written", files, tuple(operations), notes, external, sha, upgrade, reasons)
+
+
+def _null_notes(operations) -> tuple[str, ...]:
+    """Warnings for columns that become NOT NULL on tables that may hold rows without a value."""
+    from generator import ops
+
+    return tuple(
+        f"new required column {op.table}.{op.column.name} on an existing table: the migration fails if the "
+        f"table has rows; give existing rows a value with a [[default]] entry in the rules file"
+        for op in operations
+        if isinstance(op, ops.AddColumn) and op.column.not_null and op.column.backfill is None
+    ) + tuple(
+        f"column {op.table}.{op.after.name} becomes NOT NULL: the migration fails if a row holds NULL there; "
+        f"give those rows a value with a [[default]] entry in the rules file"
+        for op in operations
+        if isinstance(op, ops.AlterColumn) and op.after.not_null and not op.before.not_null and op.after.backfill is None
+    )
+
+
+def _render_files(plan, file_plans, stamps, info, target, current_rules, reversible: bool) -> tuple[MigrationFile, ...]:
+    """Each planned file as SQL text (with its down twin when ``reversible``)."""
+    from generator import diff as diff_mod
+    from generator import planning, render
+
+    timeouts = planning.Timeouts(current_rules.lock_timeout, current_rules.statement_timeout)
+    anchor = planning.anchor_of(plan.old, plan.new, [op for f in file_plans for op in f.operations])
+    refs = render.external_refs(plan.new)
+    files: list[MigrationFile] = []
+    for file_plan, version in zip(file_plans, stamps):
+        common = dict(description=file_plan.description, version=version, snapshot=info,
+                      no_transaction=file_plan.no_transaction, timeouts=timeouts, target=target, anchor=anchor)
+        up = list(file_plan.operations)
+        external = render.external_of(up, plan.new, refs)
+        if not reversible:
+            files.append(render.render_file(up, external=external, **common))
+            continue
+        files.append(render.render_file(up, external=external, suffix=".up.sql", **common))
+        files.append(render.render_file(diff_mod.reverse(up), suffix=".down.sql", down_of=version, **common))
+    return tuple(files)
 
 
 def _now() -> datetime:

@@ -13,7 +13,7 @@ import psycopg
 from generator import api
 from generator.model import Constraint, SelectionValue
 from generator.runner.apply import RunOptions
-from tests.test_diff import BASE, change_field
+from tests.support.states import BASE, change_field
 
 TENANT = str(uuid.uuid4())
 LOCK_TIMEOUT_S = 1.0
