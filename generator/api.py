@@ -213,6 +213,7 @@ def _generate(new: Snapshot, options: GenerateOptions, progress: Progress) -> Ge
     from generator import snapshot as snapshots
     from generator import target as target_mod
     from generator import upgrade as upgrade_mod
+    from generator.model import series_key
     from generator.render import SnapshotInfo
 
     folder = options.migrations_dir
@@ -253,7 +254,7 @@ def _generate(new: Snapshot, options: GenerateOptions, progress: Progress) -> Ge
     info = SnapshotInfo(sha, new.odoo_version, new.modules, upgrade)
     description = None
     if previous.models:
-        description = f"upgrade to odoo {folder_mod.series_key(new.odoo_version)[0]}" if upgrade else "schema update"
+        description = f"upgrade to odoo {series_key(new.odoo_version)[0]}" if upgrade else "schema update"
     file_plans = planning.files(plan, description)
     stamps = planning.versions(options.timestamp or _now(), len(file_plans), existing[-1][0] if existing else None)
     files = _render_files(plan, file_plans, stamps, info, target, current_rules, options.reversible)

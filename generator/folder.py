@@ -17,7 +17,7 @@ from generator import snapshot as snapshots
 from generator import target as target_mod
 from generator.errors import SnapshotError, UsageError
 from generator.layout import KEPT_RULES, KEPT_SNAPSHOT
-from generator.model import Snapshot
+from generator.model import Snapshot, series_key
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -44,17 +44,6 @@ def load_kept(folder: Path) -> tuple[Snapshot | None, Rules]:
     kept, kept_rules = folder / KEPT_SNAPSHOT, folder / KEPT_RULES
     previous = snapshots.load(kept) if kept.exists() else None
     return previous, (rules_mod.load(kept_rules) if kept_rules.exists() else Rules())
-
-
-def series_key(version: str) -> tuple[int, ...]:
-    """'17.0' -> (17, 0); 'saas~17.2' -> (17, 2): Odoo series in release order."""
-    parts = []
-    for part in version.removeprefix("saas~").split("."):
-        try:
-            parts.append(int(part))
-        except ValueError:
-            break
-    return tuple(parts)
 
 
 def previous_state(folder: Path, new: Snapshot,

@@ -134,3 +134,14 @@ class Snapshot:
     @staticmethod
     def empty(odoo_version: str = "") -> "Snapshot":
         return Snapshot(odoo_version=odoo_version, modules=())
+
+
+def series_key(version: str) -> tuple[int, ...]:
+    """'17.0' -> (17, 0); 'saas~17.2' -> (17, 2): Odoo series in release order."""
+    parts = []
+    for part in version.removeprefix("saas~").split("."):
+        try:
+            parts.append(int(part))
+        except ValueError:
+            break
+    return tuple(parts)
