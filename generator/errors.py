@@ -30,11 +30,11 @@ class SnapshotError(FbsError):
 
     exit_code = 4
 
-    def __init__(self, message: str, *, path: str | None = None, where: object | None = None):
+    def __init__(self, message: str, *, path: str | None = None, at: object | None = None):
         self.path = path
-        self.where = where = None if where is None else str(where)  # a JSON path, or what str() makes one
+        self.at = at = None if at is None else str(at)  # a JSON path, or what str() makes one
         self.detail = message = _one_line(message)
-        parts = [_one_line(p) for p in (path, where) if p]
+        parts = [_one_line(p) for p in (path, at) if p]
         super().__init__(f"{': '.join(parts)}: {message}" if parts else message)
 
 
@@ -42,7 +42,7 @@ class SnapshotError(FbsError):
         """The same error, naming the snapshot file it is about (when not named yet)."""
         if self.path or not path:
             return self
-        return type(self)(self.detail, path=path, where=self.where)
+        return type(self)(self.detail, path=path, at=self.at)
 
 
 def _one_line(text: str) -> str:

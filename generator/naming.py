@@ -95,7 +95,7 @@ class NameRegistry:
     """Names within one PostgreSQL namespace: the relations of a schema (tables, indexes, and the
     indexes of primary keys and UNIQUE constraints), the constraints of one table (primary key,
     UNIQUE, CHECK, FOREIGN KEY), the columns of one table. Reports a clash instead of emitting it:
-    as a SnapshotError at the JSON path ``where`` of the snapshot entry that asked for the name, or
+    as a SnapshotError at the JSON path ``at`` of the snapshot entry that asked for the name, or
     a RenderError when the name does not come from the snapshot."""
 
     def __init__(self, what: str, *, reserved: frozenset[str] = frozenset(), reserved_prefix: str | None = None):
@@ -104,7 +104,7 @@ class NameRegistry:
         self.reserved_prefix = reserved_prefix
         self._owners: dict[str, str] = {}
 
-    def claim(self, name: str, owner: str, where: object | None = None) -> str:
+    def claim(self, name: str, owner: str, at: object | None = None) -> str:
         short = shorten(name)
         problem = None
         if short in self.reserved:
@@ -117,7 +117,7 @@ class NameRegistry:
             if other != owner:
                 problem = f"{self.what} name {short!r} is wanted by both {other} and {owner}"
         if problem:
-            raise SnapshotError(problem, where=where) if where is not None else RenderError(problem)
+            raise SnapshotError(problem, at=at) if at is not None else RenderError(problem)
         return short
 
     def __len__(self) -> int:

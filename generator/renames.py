@@ -51,11 +51,11 @@ def parse(data: dict, source: str) -> Renames:
     out: dict[str, list] = {"model": [], "field": [], "unrelated": []}
     for section in known:
         for i, entry in enumerate(data.get(section, [])):
-            where = f"{source}: {section}[{i}]"
+            at = f"{source}: {section}[{i}]"
             keys = ("old", "new") if section == "model" else ("model", "old", "new")
             for k in keys:
                 if not isinstance(entry.get(k), str) or not entry.get(k):
-                    raise UsageError(f"{where}: missing text key {k!r}")
+                    raise UsageError(f"{at}: missing text key {k!r}")
             out[section].append(tuple(entry[k] for k in keys))
     return Renames(tuple(out["model"]), tuple(out["field"]), tuple(out["unrelated"]), source)
 
@@ -70,15 +70,15 @@ def resolve(renames: Renames, old: Snapshot, new: Snapshot) -> tuple[Renames, li
     """Keep the hints that apply to (old, new); skip the ones already applied; refuse the others."""
     notes: list[str] = []
     models, fields, unrelated = [], [], []
-    where = renames.source or "renames"
+    at = renames.source or "renames"
     for o, n in renames.models:
         if o in old.model_map and n in new.model_map and n not in old.model_map:
             models.append((o, n))
         elif n in old.model_map and o not in old.model_map:
-            notes.append(f"{where}: model rename {o} -> {n} is already applied; skipped")
+            notes.append(f"{at}: model rename {o} -> {n} is already applied; skipped")
         else:
             raise UsageError(
-                f"{where}: model rename {o} -> {n} names models that do not exist "
+                f"{at}: model rename {o} -> {n} names models that do not exist "
                 f"(the previous snapshot needs {o!r}, the new one {n!r})"
             )
     back = {n: o for o, n in models}
@@ -87,15 +87,15 @@ def resolve(renames: Renames, old: Snapshot, new: Snapshot) -> tuple[Renames, li
             old_model = old.model_map.get(back.get(model, model))
             new_model = new.model_map.get(model)
             if new_model is None:
-                raise UsageError(f"{where}: {section} hint names model {model!r}, which the new snapshot does not have")
+                raise UsageError(f"{at}: {section} hint names model {model!r}, which the new snapshot does not have")
             if old_model is not None and o in old_model.field_map and n in new_model.field_map \
                     and n not in old_model.field_map:
                 target.append((model, o, n))
             elif old_model is not None and n in old_model.field_map and o not in old_model.field_map:
-                notes.append(f"{where}: {section} hint {model}.{o} -> {n} is already applied; skipped")
+                notes.append(f"{at}: {section} hint {model}.{o} -> {n} is already applied; skipped")
             else:
                 raise UsageError(
-                    f"{where}: {section} hint {model}.{o} -> {n} names fields that do not exist "
+                    f"{at}: {section} hint {model}.{o} -> {n} names fields that do not exist "
                     f"(the previous snapshot needs {o!r}, the new one {n!r})"
                 )
     return Renames(tuple(models), tuple(fields), tuple(unrelated), renames.source), notes

@@ -56,7 +56,7 @@ class IndexRule:
     where_field: str | None = None
     where_in: tuple[str, ...] | None = None
     where_not_null: bool = False
-    where: str = ""  # "where" position in the file, for messages
+    at: str = ""  # the entry's place in the file, for messages
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class CheckRule:
     min: float | int | None = None
     max: float | int | None = None
     values: tuple[str, ...] | None = None
-    where: str = ""
+    at: str = ""
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class DefaultRule:
     model: str
     field: str
     value: str | int | float | bool
-    where: str = ""
+    at: str = ""
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ class RecordIdRule:
     model: str
     field: str
     uuid: bool
-    where: str = ""
+    at: str = ""
 
 
 FLOAT_TYPES = ("numeric", "double precision")
@@ -101,12 +101,12 @@ class Rules:
     record_ids: tuple[RecordIdRule, ...] = ()
 
 
-def _need(entry: dict[str, Any], key: str, kind: type, where: str) -> Any:
+def _need(entry: dict[str, Any], key: str, kind: type, at: str) -> Any:
     if key not in entry:
-        raise UsageError(f"{where}: missing key {key!r}")
+        raise UsageError(f"{at}: missing key {key!r}")
     value = entry[key]
     if not isinstance(value, kind):
-        raise UsageError(f"{where}.{key}: expected {kind.__name__}, got {type(value).__name__}")
+        raise UsageError(f"{at}.{key}: expected {kind.__name__}, got {type(value).__name__}")
     return value
 
 
@@ -117,42 +117,42 @@ def parse(data: dict[str, Any], source: str) -> Rules:
         raise UsageError(f"{source}: tenant.setting must be a custom setting name like 'app.tenant_id'")
     indexes = []
     for i, entry in enumerate(data.get("index", [])):
-        where = f"{source}: index[{i}]"
-        model = _need(entry, "model", str, where)
+        at = f"{source}: index[{i}]"
+        model = _need(entry, "model", str, at)
         fields = []
-        for spec in _need(entry, "fields", list, where):
+        for spec in _need(entry, "fields", list, at):
             parts = str(spec).split()
             if len(parts) not in (1, 2) or (len(parts) == 2 and parts[1].lower() not in ("asc", "desc")):
-                raise UsageError(f"{where}.fields: {spec!r} is not '<field>' or '<field> desc'")
+                raise UsageError(f"{at}.fields: {spec!r} is not '<field>' or '<field> desc'")
             fields.append((parts[0], len(parts) == 2 and parts[1].lower() == "desc"))
         kind = entry.get("kind", "btree")
         if kind not in ("btree", "trigram"):
-            raise UsageError(f"{where}.kind: {kind!r} is not btree or trigram")
+            raise UsageError(f"{at}.kind: {kind!r} is not btree or trigram")
         if kind == "trigram" and len(fields) != 1:
-            raise UsageError(f"{where}: a trigram index takes exactly one field")
+            raise UsageError(f"{at}: a trigram index takes exactly one field")
         cond = entry.get("where") or {}
         where_in = cond.get("in")
         indexes.append(
             IndexRule(model, tuple(fields), kind, cond.get("field"),
                       tuple(map(str, where_in)) if where_in is not None else None,
-                      bool(cond.get("not_null", False)), where)
+                      bool(cond.get("not_null", False)), at)
         )
     checks = []
     for i, entry in enumerate(data.get("check", [])):
-        where = f"{source}: check[{i}]"
+        at = f"{source}: check[{i}]"
         values = entry.get("in")
-        rule = CheckRule(_need(entry, "model", str, where), _need(entry, "field", str, where), entry.get("min"),
-                         entry.get("max"), tuple(map(str, values)) if values is not None else None, where)
+        rule = CheckRule(_need(entry, "model", str, at), _need(entry, "field", str, at), entry.get("min"),
+                         entry.get("max"), tuple(map(str, values)) if values is not None else None, at)
         if rule.min is None and rule.max is None and rule.values is None:
-            raise UsageError(f"{where}: give min, max or in")
+            raise UsageError(f"{at}: give min, max or in")
         checks.append(rule)
     defaults = []
     for i, entry in enumerate(data.get("default", [])):
-        where = f"{source}: default[{i}]"
+        at = f"{source}: default[{i}]"
         if "value" not in entry or not isinstance(entry["value"], (str, int, float, bool)):
-            raise UsageError(f"{where}: missing text, number or boolean key 'value'")
-        defaults.append(DefaultRule(_need(entry, "model", str, where), _need(entry, "field", str, where),
-                                    entry["value"], where))
+            raise UsageError(f"{at}: missing text, number or boolean key 'value'")
+        defaults.append(DefaultRule(_need(entry, "model", str, at), _need(entry, "field", str, at),
+                                    entry["value"], at))
     types = data.get("types", {})
     if not isinstance(types, dict):
         raise UsageError(f"{source}: [types] must be a table")
@@ -167,14 +167,14 @@ def parse(data: dict[str, Any], source: str) -> Rules:
     if not isinstance(entries, list):
         raise UsageError(f"{source}: record_id must be an array of tables ([[record_id]])")
     for i, entry in enumerate(entries):
-        where = f"{source}: record_id[{i}]"
+        at = f"{source}: record_id[{i}]"
         if not isinstance(entry, dict):
-            raise UsageError(f"{where}: expected a table with model, field and uuid")
+            raise UsageError(f"{at}: expected a table with model, field and uuid")
         for key in entry:
             if key not in ("model", "field", "uuid"):
-                raise UsageError(f"{where}.{key}: unknown key (known: model, field, uuid)")
-        record_ids.append(RecordIdRule(_need(entry, "model", str, where), _need(entry, "field", str, where),
-                                       _need(entry, "uuid", bool, where), where))
+                raise UsageError(f"{at}.{key}: unknown key (known: model, field, uuid)")
+        record_ids.append(RecordIdRule(_need(entry, "model", str, at), _need(entry, "field", str, at),
+                                       _need(entry, "uuid", bool, at), at))
     migration = data.get("migration", {})
     timeouts = {}
     for key in ("lock_timeout", "statement_timeout"):
@@ -212,4 +212,4 @@ def check_defaults(rules: Rules, models: dict) -> None:
     for d in rules.defaults:
         model = models.get(d.model)
         if model is None or d.field not in model.field_map:
-            raise UsageError(f"{d.where}: the snapshot has no field {d.model}.{d.field}")
+            raise UsageError(f"{d.at}: the snapshot has no field {d.model}.{d.field}")

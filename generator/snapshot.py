@@ -330,7 +330,7 @@ def parse(text: str, *, path: str | None = None) -> Any:
     """Strict JSON: refuse duplicate keys, NUL and lone surrogates, non-integer numbers, NaN, huge
     integers and absurd nesting, each with its JSON path."""
     if _too_deep(text):
-        raise SnapshotError(f"nested deeper than {MAX_DEPTH} levels", path=path, where=json_path(_deep_path(text)))
+        raise SnapshotError(f"nested deeper than {MAX_DEPTH} levels", path=path, at=json_path(_deep_path(text)))
     hooks = _Strict()
     try:
         data = json.loads(text, object_pairs_hook=hooks.pairs, parse_int=hooks.integer, parse_float=hooks.number,
@@ -343,7 +343,7 @@ def parse(text: str, *, path: str | None = None) -> Any:
     if hooks.odd or suspect:
         found = _walk(data, suspect)
         if found:
-            raise SnapshotError(found[1], path=path, where=json_path(found[0]))
+            raise SnapshotError(found[1], path=path, at=json_path(found[0]))
     return data
 
 
@@ -353,12 +353,12 @@ def validate(data: Any, *, path: str | None = None) -> None:
         raise SnapshotError("a snapshot must be a JSON object", path=path)
     fmt = data.get("format")
     if fmt is None:
-        raise SnapshotError("missing key 'format' (is this an fbs-schema snapshot?)", path=path, where="$")
+        raise SnapshotError("missing key 'format' (is this an fbs-schema snapshot?)", path=path, at="$")
     if fmt != FORMAT or type(fmt) is not int:
         raise SnapshotError(
             f"unsupported snapshot format {fmt!r}; this version of fbs-schema reads format {FORMAT}",
             path=path,
-            where="$.format",
+            at="$.format",
         )
     try:
         _fast_check()(data)
@@ -368,7 +368,7 @@ def validate(data: Any, *, path: str | None = None) -> None:
         errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
         err = errors[0]
-        where = _json_path(err.absolute_path)
+        at = _json_path(err.absolute_path)
         message = err.message
         if err.validator == "enum" and err.absolute_path and err.absolute_path[-1] == "type":
             message = f"unknown field type {err.instance!r}"
@@ -377,7 +377,7 @@ def validate(data: Any, *, path: str | None = None) -> None:
         elif err.validator == "maxLength":
             message = f"is too long: {len(err.instance):,} characters, at most {err.validator_value:,}"
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-        raise SnapshotError(_clip(message, 200) + more, path=path, where=where)
+        raise SnapshotError(_clip(message, 200) + more, path=path, at=at)
     _check_references(data, path)
 
 
@@ -391,7 +391,7 @@ def _check_references(data: dict[str, Any], path: str | None) -> None:
                     f"field {_clip(mname)}.{_clip(fname)} points at model {_clip(rel)!r}, which is neither in the snapshot's "
                     "models nor in its external_models",
                     path=path,
-                    where=_json_path(["models", mname, "fields", fname, "relation"]),
+                    at=_json_path(["models", mname, "fields", fname, "relation"]),
                 )
 
 

@@ -173,8 +173,8 @@ def _check_collisions(solutions: tuple[Solution, ...], source: str) -> None:
         other = folders.setdefault(s.migrations_dir.resolve(), s)
         if other is not s:
             raise UsageError(f"{source}: {s.key}.migrations: {s.migrations_dir} is already the folder of {other.key}")
-        where = (_database(s), s.placement.schema or DEFAULT_SCHEMA)
-        other = ledgers.setdefault(where, s)
+        place = (_database(s), s.placement.schema or DEFAULT_SCHEMA)
+        other = ledgers.setdefault(place, s)
         if other is not s:
             key = "schema" if s.placement.schema else "prefix" if s.placement.prefix else "database_url_env"
             tables = ""
@@ -187,7 +187,7 @@ def _check_collisions(solutions: tuple[Solution, ...], source: str) -> None:
                 tables = "; and their tables would have the same names"
             raise UsageError(
                 f"{source}: {s.key}.{key}: {s.key} and {other.key} would share database "
-                f"{s.database_url_env} and schema {where[1]!r}, so one _sqlx_migrations ledger and one migration "
+                f"{s.database_url_env} and schema {place[1]!r}, so one _sqlx_migrations ledger and one migration "
                 f"lock{tables}; give one of them its own schema (schema = \"{s.name}\") or database"
             )
 

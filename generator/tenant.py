@@ -149,7 +149,7 @@ def fits(ctype: str, value: object) -> bool:
     return isinstance(value, str)  # dates, timestamps, jsonb: as text, PostgreSQL parses it
 
 
-def _where(model: Model, f: Field) -> str:
+def _origin(model: Model, f: Field) -> str:
     return f"{model.name}.{f.name}"
 
 
@@ -240,7 +240,7 @@ def _context(snapshot: Snapshot, rules: Rules, placement: Placement) -> _Context
             table_of[m.name] = claimed
     for rule in (*rules.indexes, *rules.checks):
         if rule.model not in table_of:
-            raise UsageError(f"{rule.where}: model {rule.model!r} is not in the snapshot")
+            raise UsageError(f"{rule.at}: model {rule.model!r} is not in the snapshot")
     return _Context(snapshot, rules, placement, relations, sharing, table_of)
 
 
@@ -268,14 +268,14 @@ def _fk(ctx: _Context, names: _Names, col: str, target_model: str, on_delete: st
 def _check_width(table: str, columns: int, path: _Path) -> None:
     if columns > MAX_COLUMNS:
         raise SnapshotError(f"table {table!r} would have {columns} columns (with the tenant rules' own); "
-                            f"PostgreSQL allows at most {MAX_COLUMNS}", where=path)
+                            f"PostgreSQL allows at most {MAX_COLUMNS}", at=path)
 
 
 def _trigram(ctx: _Context, table: str, f: Field, col: str, owner: str, path: _Path | None = None) -> Index:
     ctype = column_type(f, ctx.rules) or ""
     if ctype not in ("character varying", "text") and not ctype.startswith("character varying("):
         message = f"{owner}: a trigram index needs a text column, not {ctype}"
-        raise SnapshotError(message, where=_Path((*path, "index"))) if path else UsageError(message)
+        raise SnapshotError(message, at=_Path((*path, "index"))) if path else UsageError(message)
     ctx.extensions.update(("pg_trgm", "btree_gin"))
     return _index(ctx, table, [IndexColumn(TENANT), IndexColumn(col, opclass="gin_trgm_ops")], owner,
                   method="gin", name=f"{table}__{col}_trgm_index", path=path)
@@ -296,45 +296,45 @@ def rule_keys(ctx: _Context, table: str, path: _Path | None, *own: str) -> _Name
 
 # -- rules 2, 4 and 5 for one field's column --------------------------------------------------
 
-def rule_many2one(ctx: _Context, names: _Names, f: Field, col: str, where: str, path: _Path | None) -> Parts:
+def rule_many2one(ctx: _Context, names: _Names, f: Field, col: str, origin: str, path: _Path | None) -> Parts:
     """Rule 2: a stored many2one's tenant-scoped foreign key and its tenant-led index (rule 5), or
     an external reference when its target is outside the schema (rule 8)."""
     if f.type != "many2one":
         return NOTHING
     if f.relation not in ctx.table_of:
-        return Parts(external=(ExternalReference(names.table, col, f.relation or "", where),))
-    fk = _fk(ctx, names, col, f.relation, f.on_delete or "set null", where, path)
-    return Parts(foreign_keys=(fk,), indexes=(_index(ctx, names.table, _lead(col), where, path=path),))
+        return Parts(external=(ExternalReference(names.table, col, f.relation or "", origin),))
+    fk = _fk(ctx, names, col, f.relation, f.on_delete or "set null", origin, path)
+    return Parts(foreign_keys=(fk,), indexes=(_index(ctx, names.table, _lead(col), origin, path=path),))
 
 
-def rule_selection(names: _Names, f: Field, col: str, where: str, path: _Path | None) -> Parts:
+def rule_selection(names: _Names, f: Field, col: str, origin: str, path: _Path | None) -> Parts:
     """Rule 4: CHECK (col IN (values)) for a selection."""
     if f.type != "selection" or not f.selection:
         return NOTHING
     values = tuple(s.value for s in f.selection)
     expr = f"{ident(col)} IN ({', '.join(literal(v) for v in values)})"
-    return Parts(checks=(Check(names.constraints.claim(f"{names.table}_{col}_check", where, path), expr, values,
-                               where),))
+    return Parts(checks=(Check(names.constraints.claim(f"{names.table}_{col}_check", origin, path), expr, values,
+                               origin),))
 
 
-def rule_field_index(ctx: _Context, names: _Names, f: Field, col: str, where: str, path: _Path | None) -> Parts:
+def rule_field_index(ctx: _Context, names: _Names, f: Field, col: str, origin: str, path: _Path | None) -> Parts:
     """Rule 5: the index Odoo gives a field, led by tenant_id (a many2one has its FK index already)."""
     if not f.index or (f.type == "many2one" and f.relation in ctx.table_of):
         return NOTHING
     if f.index == "trigram":
-        return Parts(indexes=(_trigram(ctx, names.table, f, col, where, path),))
+        return Parts(indexes=(_trigram(ctx, names.table, f, col, origin, path),))
     cond = f"{ident(col)} IS NOT NULL" if f.index == "btree_not_null" else None
-    return Parts(indexes=(_index(ctx, names.table, _lead(col), where, where=cond, path=path),))
+    return Parts(indexes=(_index(ctx, names.table, _lead(col), origin, where=cond, path=path),))
 
 
 def _lead(col: str) -> list[IndexColumn]:
     return [IndexColumn(TENANT), IndexColumn(col)]
 
 
-def field_keys(ctx: _Context, names: _Names, f: Field, col: str, where: str, path: _Path | None = None) -> Parts:
+def field_keys(ctx: _Context, names: _Names, f: Field, col: str, origin: str, path: _Path | None = None) -> Parts:
     """The foreign key, selection CHECK and indexes that a field's column brings."""
-    return (rule_many2one(ctx, names, f, col, where, path) + rule_selection(names, f, col, where, path)
-            + rule_field_index(ctx, names, f, col, where, path))
+    return (rule_many2one(ctx, names, f, col, origin, path) + rule_selection(names, f, col, origin, path)
+            + rule_field_index(ctx, names, f, col, origin, path))
 
 
 # -- model tables -----------------------------------------------------------------------------
@@ -353,7 +353,7 @@ def _merged(ctx: _Context, table: str, models: list[Model]) -> tuple[Model, list
                 raise SnapshotError(
                     f"table {table!r} is shared by {seen[0].name} and {m.name}, whose field {f.name!r} "
                     f"differs ({a.type} vs {b.type})",
-                    where=_field_path(m, f),
+                    at=_field_path(m, f),
                 )
     return primary, [by_name[name] for name in sorted(by_name)]
 
@@ -370,23 +370,23 @@ def rule_columns(ctx: _Context, names: _Names, stored: list[tuple[Model, Field]]
         ctype = column_type(f, ctx.rules, owner_model.name)
         if ctype is None:
             continue
-        where = _where(owner_model, f)
+        origin = _origin(owner_model, f)
         path = _field_path(owner_model, f)
         if f.name in (TENANT, ID):
-            raise SnapshotError(f"{where}: a field named {f.name!r} clashes with the tenant rules' own column",
-                                where=path)
+            raise SnapshotError(f"{origin}: a field named {f.name!r} clashes with the tenant rules' own column",
+                                at=path)
         if f.company_dependent:
             per_company.append((owner_model, f))
             continue
-        col = names.columns.claim(f.name, f"field {where}", path)
+        col = names.columns.claim(f.name, f"field {origin}", path)
         column_of[f.name] = col
         rule = defaults.get((owner_model.name, f.name))
         if rule is not None and not fits(ctype, rule.value):
-            raise UsageError(f"{rule.where}.value: {rule.value!r} is not a value of {where} ({ctype})")
-        column = Column(col, ctype, not_null=f.required, comment=f.label or None, origin=where,
+            raise UsageError(f"{rule.at}.value: {rule.value!r} is not a value of {origin} ({ctype})")
+        column = Column(col, ctype, not_null=f.required, comment=f.label or None, origin=origin,
                         backfill=literal(rule.value) if rule is not None else None,
                         translated=ctype == "jsonb" and f.translate)
-        parts += Parts(columns=(column,)) + field_keys(ctx, names, f, col, where, path)
+        parts += Parts(columns=(column,)) + field_keys(ctx, names, f, col, origin, path)
     return parts, column_of, per_company
 
 
@@ -435,10 +435,10 @@ def rule_rules_file(ctx: _Context, names: _Names, column_of: dict[str, str], typ
         wanted = [fname for fname, _ in rule.fields] + ([rule.where_field] if rule.where_field else [])
         for fname in wanted:
             if fname not in column_of:
-                raise UsageError(f"{rule.where}: {rule.model} has no column for field {fname!r}")
+                raise UsageError(f"{rule.at}: {rule.model} has no column for field {fname!r}")
         if rule.kind == "trigram":
             fname = rule.fields[0][0]
-            idx = _trigram(ctx, table, fields_here[fname], column_of[fname], rule.where)
+            idx = _trigram(ctx, table, fields_here[fname], column_of[fname], rule.at)
         else:
             cols = [IndexColumn(TENANT)] + [IndexColumn(column_of[f], desc) for f, desc in rule.fields]
             where = None
@@ -449,21 +449,21 @@ def rule_rules_file(ctx: _Context, names: _Names, column_of: dict[str, str], typ
                 elif rule.where_not_null:
                     where = f"{wcol} IS NOT NULL"
             suffix = "_".join(c.name + ("_desc" if c.descending else "") for c in cols[1:])
-            idx = _index(ctx, table, cols, rule.where, where=where,
+            idx = _index(ctx, table, cols, rule.at, where=where,
                          name=f"{table}__{suffix}{'_partial' if where else ''}_index")
         parts += Parts(indexes=(idx,))
     for rule in ctx.rules.checks:
         if ctx.table_of.get(rule.model) != table:
             continue
         if rule.field not in column_of:
-            raise UsageError(f"{rule.where}: {rule.model} has no column for field {rule.field!r}")
+            raise UsageError(f"{rule.at}: {rule.model} has no column for field {rule.field!r}")
         ctype = types[column_of[rule.field]]
         for value in (v for v in (rule.min, rule.max) if v is not None):
             if not fits(ctype, value) or isinstance(value, bool) or ctype not in NUMBER_TYPES:
-                raise UsageError(f"{rule.where}: min/max need a number column; {rule.model}.{rule.field} is {ctype}")
+                raise UsageError(f"{rule.at}: min/max need a number column; {rule.model}.{rule.field} is {ctype}")
         for value in rule.values or ():
             if not fits(ctype, value):
-                raise UsageError(f"{rule.where}.in: {value!r} is not a value of {rule.model}.{rule.field} ({ctype})")
+                raise UsageError(f"{rule.at}.in: {value!r} is not a value of {rule.model}.{rule.field} ({ctype})")
         col = ident(column_of[rule.field])
         terms = []
         if rule.min is not None:
@@ -472,8 +472,8 @@ def rule_rules_file(ctx: _Context, names: _Names, column_of: dict[str, str], typ
             terms.append(f"{col} <= {literal(rule.max)}")
         if rule.values is not None:
             terms.append(f"{col} IN ({', '.join(literal(v) for v in rule.values)})")
-        name = names.constraints.claim(f"{table}_{column_of[rule.field]}_rule_check", rule.where)
-        parts += Parts(checks=(Check(name, " AND ".join(terms), None, rule.where),))
+        name = names.constraints.claim(f"{table}_{column_of[rule.field]}_rule_check", rule.at)
+        parts += Parts(checks=(Check(name, " AND ".join(terms), None, rule.at),))
     return parts
 
 
@@ -543,11 +543,11 @@ def rule_company_values(ctx: _Context, table: str, model: Model, stored: list[tu
         parts += Parts(external=(ExternalReference(name, COMPANY_ID, COMPANY_MODEL, owner),))
     parts += Parts(indexes=(_index(ctx, name, _lead(COMPANY_ID), owner, path=tpath),))
     for owner_model, f in stored:
-        where = _where(owner_model, f)
+        origin = _origin(owner_model, f)
         path = _field_path(owner_model, f)
-        col = names.columns.claim(f.name, f"field {where}", path)
-        column = Column(col, column_type(f, ctx.rules, owner_model.name) or "", comment=f.label or None, origin=where)
-        parts += Parts(columns=(column,)) + field_keys(ctx, names, f, col, where, path)
+        col = names.columns.claim(f.name, f"field {origin}", path)
+        column = Column(col, column_type(f, ctx.rules, owner_model.name) or "", comment=f.label or None, origin=origin)
+        parts += Parts(columns=(column,)) + field_keys(ctx, names, f, col, origin, path)
     _check_width(name, len(parts.columns), _path("models", model.name, "fields"))
     return _table(name, names, parts, (TENANT, RES_ID, COMPANY_ID), rule_policy(ctx),
                   comment=f"Per-company values of {model.label} (Odoo model {model.name}, company-dependent fields)",
@@ -566,7 +566,7 @@ def rule_relation_tables(ctx: _Context) -> list[Table]:
                 continue
             name = shorten(ctx.placement.table(f.relation_table or ""))
             if name in model_tables_:
-                ctx.notes.append(f"{_where(model, f)}: many2many stored in the table of model "
+                ctx.notes.append(f"{_origin(model, f)}: many2many stored in the table of model "
                                  f"{model_tables_[name]}; no separate relation table")
                 continue
             declared.setdefault(name, []).append((model, f))
@@ -587,65 +587,65 @@ def _ends(model: Model, f: Field) -> tuple[tuple[str, str], tuple[str, str]]:
     return a, b
 
 
-def _relation_ends(ctx: _Context, names: _Names, col: str, target: str, where: str, path: _Path) -> Parts:
+def _relation_ends(ctx: _Context, names: _Names, col: str, target: str, origin: str, path: _Path) -> Parts:
     """A relation table column's tenant-scoped foreign key (ON DELETE CASCADE), or an external reference."""
     if target in ctx.table_of:
-        return Parts(foreign_keys=(_fk(ctx, names, col, target, "cascade", where, path),))
-    return Parts(external=(ExternalReference(names.table, col, target, where),))
+        return Parts(foreign_keys=(_fk(ctx, names, col, target, "cascade", origin, path),))
+    return Parts(external=(ExternalReference(names.table, col, target, origin),))
 
 
 def _relation_table(ctx: _Context, table: str, model: Model, f: Field) -> Table:
-    where = _where(model, f)
+    origin = _origin(model, f)
     path = _field_path(model, f)
-    name = ctx.relations.claim(table, f"many2many {where}", _field_path(model, f, "relation_table"))
+    name = ctx.relations.claim(table, f"many2many {origin}", _field_path(model, f, "relation_table"))
     names = rule_keys(ctx, name, path, TENANT)
     (c1, first), (c2, second) = _ends(model, f)
-    c1 = names.columns.claim(c1, f"{where} first column", path)
-    c2 = names.columns.claim(c2, f"{where} second column", path)
+    c1 = names.columns.claim(c1, f"{origin} first column", path)
+    c2 = names.columns.claim(c2, f"{origin} second column", path)
     parts = Parts(columns=(
         TENANT_COLUMN,
-        Column(c1, "uuid", not_null=True, comment=first, origin=where),
-        Column(c2, "uuid", not_null=True, comment=second, origin=where),
+        Column(c1, "uuid", not_null=True, comment=first, origin=origin),
+        Column(c2, "uuid", not_null=True, comment=second, origin=origin),
     ))
-    parts += _relation_ends(ctx, names, c1, first, where, path) + _relation_ends(ctx, names, c2, second, where, path)
-    parts += Parts(indexes=(_index(ctx, name, [IndexColumn(TENANT), IndexColumn(c2), IndexColumn(c1)], where,
+    parts += _relation_ends(ctx, names, c1, first, origin, path) + _relation_ends(ctx, names, c2, second, origin, path)
+    parts += Parts(indexes=(_index(ctx, name, [IndexColumn(TENANT), IndexColumn(c2), IndexColumn(c1)], origin,
                                    name=f"{name}_{c2}_{c1}_idx", path=path),))
     return _table(name, names, parts, (TENANT, c1, c2), rule_policy(ctx),
-                  comment=f"{f.label} (Odoo many2many {where})", origin=where, module=model.module)
+                  comment=f"{f.label} (Odoo many2many {origin})", origin=origin, module=model.module)
 
 
 def _shared_relation_table(ctx: _Context, table: str, users: list[tuple[Model, Field]]) -> Table:
     """A relation table that many2many fields use with different column pairs: every column
     (nullable unless every pair has it), an id key, a UNIQUE and a foreign key per column."""
-    wheres = ", ".join(_where(m, f) for m, f in users)
+    origins = ", ".join(_origin(m, f) for m, f in users)
     first_path = _field_path(*users[0])
-    name = ctx.relations.claim(table, f"many2many {wheres}", _field_path(*users[0], "relation_table"))
+    name = ctx.relations.claim(table, f"many2many {origins}", _field_path(*users[0], "relation_table"))
     names = rule_keys(ctx, name, first_path, TENANT, ID)
     target_of: dict[str, tuple[str, str]] = {}
     pairs = sorted({_ends(m, f) for m, f in users})
     for (m, f) in users:
         for col, target in _ends(m, f):
-            seen = target_of.setdefault(col, (target, _where(m, f)))
+            seen = target_of.setdefault(col, (target, _origin(m, f)))
             if seen[0] != target:
                 raise SnapshotError(f"relation table {table!r}: column {col!r} points at {seen[0]} for {seen[1]} "
-                                    f"but at {target} for {_where(m, f)}", where=_field_path(m, f))
+                                    f"but at {target} for {_origin(m, f)}", at=_field_path(m, f))
     everywhere = set.intersection(*({a[0], b[0]} for a, b in pairs))
     parts = Parts(columns=(TENANT_COLUMN, ID_COLUMN))
     for col in sorted(target_of):
-        target, where = target_of[col]
-        claimed = names.columns.claim(col, f"{where} column", first_path)
-        parts += Parts(columns=(Column(claimed, "uuid", not_null=col in everywhere, comment=target, origin=where),))
-        parts += _relation_ends(ctx, names, claimed, target, where, first_path)
-        parts += Parts(indexes=(_index(ctx, name, _lead(claimed), where, path=first_path),))
+        target, origin = target_of[col]
+        claimed = names.columns.claim(col, f"{origin} column", first_path)
+        parts += Parts(columns=(Column(claimed, "uuid", not_null=col in everywhere, comment=target, origin=origin),))
+        parts += _relation_ends(ctx, names, claimed, target, origin, first_path)
+        parts += Parts(indexes=(_index(ctx, name, _lead(claimed), origin, path=first_path),))
     _check_width(name, len(parts.columns), first_path)
     for a, b in pairs:
         owner = f"many2many pair {a[0]}, {b[0]} of {name}"
         key = names.constraints.claim(ctx.relations.claim(f"{name}_{a[0]}_{b[0]}_key", owner, first_path), owner,
                                       first_path)
-        parts += Parts(uniques=(Unique(key, (TENANT, shorten(a[0]), shorten(b[0])), wheres),))
+        parts += Parts(uniques=(Unique(key, (TENANT, shorten(a[0]), shorten(b[0])), origins),))
     model, f = users[0]
     return _table(name, names, parts, (TENANT, ID), rule_policy(ctx),
-                  comment=f"Relation table of the Odoo many2many fields {wheres}", origin=_where(model, f),
+                  comment=f"Relation table of the Odoo many2many fields {origins}", origin=_origin(model, f),
                   module=model.module)
 
 

@@ -13,7 +13,7 @@ import pytest
 from generator import api
 from generator.capture.scope import Scope
 from generator.capture.transports import OdooConfig
-from generator.errors import CaptureError, UsageError
+from generator.errors import CaptureError
 from tests.support.make_fixtures import load_records
 from tests.support.odoo_server import DB, PASSWORD, USER, FakeOdoo
 

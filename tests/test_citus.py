@@ -19,7 +19,7 @@ from generator import folder as folder_mod
 from generator.capture.scope import Scope, select
 from generator.runner.apply import RunOptions
 from tests.support import behaviour, citus
-from tests.support.migrations import FIXED_TIME, generate
+from tests.support.migrations import generate
 from tests.support.versions import catalog
 
 pytestmark = pytest.mark.skipif(not citus.url(), reason=citus.NOT_SET)

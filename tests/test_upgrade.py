@@ -9,7 +9,7 @@ import shutil
 import psycopg
 import pytest
 
-from generator import api, renames, snapshot as snapshots
+from generator import api, renames
 from generator.capture import scope as scoping
 from generator.errors import DestructiveChange, PossibleRename, SnapshotError
 from generator.runner.apply import RunOptions

@@ -84,7 +84,7 @@ def classify(name: str, message: str, detail: str = "") -> Refused:
 def explain(exc: BaseException, config: OdooConfig, protocol: str, what: str) -> CaptureError:
     """One clear message per failure, whatever the protocol (exit code 3). What the server said is
     quoted without the secret, even from a server that echoes the request back."""
-    where = f"Odoo at {config.url}"
+    server = f"Odoo at {config.url}"
 
     def said(text: object) -> str:
         return str(text).replace(config.password, "***") if config.password else str(text)
@@ -93,33 +93,33 @@ def explain(exc: BaseException, config: OdooConfig, protocol: str, what: str) ->
         return exc
     if isinstance(exc, Refused):
         if exc.kind == "database":
-            return CaptureError(f"{where}: database {config.database!r} does not exist (ODOO_DATABASE / --odoo-db)")
+            return CaptureError(f"{server}: database {config.database!r} does not exist (ODOO_DATABASE / --odoo-db)")
         if exc.kind == "login":
             hint = " (JSON-2 takes an API key, not a password)" if protocol == "json2" else ""
-            return CaptureError(f"{where}: login failed for user {config.user!r} on database {config.database!r} "
+            return CaptureError(f"{server}: login failed for user {config.user!r} on database {config.database!r} "
                                 f"(check ODOO_USER and ODOO_PASSWORD{hint})")
         if exc.kind == "access":
-            return CaptureError(f"{where}: access denied for user {config.user!r} while {what}")
+            return CaptureError(f"{server}: access denied for user {config.user!r} while {what}")
         if exc.kind == "missing":
-            return CaptureError(f"{where}: {NAMES[protocol]} does not serve what capture asked for while {what} "
+            return CaptureError(f"{server}: {NAMES[protocol]} does not serve what capture asked for while {what} "
                                 f"({said(exc.message)[:200]}); is this Odoo 19 or later? --protocol jsonrpc reads older ones")
         lines = said(exc.message).strip().splitlines()
-        return CaptureError(f"{where}: server error while {what}: {(lines[-1] if lines else '')[:300]}")
+        return CaptureError(f"{server}: server error while {what}: {(lines[-1] if lines else '')[:300]}")
     if isinstance(exc, HttpStatus):
-        return CaptureError(f"{where}: HTTP {exc.status} {said(exc.reason)[:200]} for {exc.path} while {what}; "
+        return CaptureError(f"{server}: HTTP {exc.status} {said(exc.reason)[:200]} for {exc.path} while {what}; "
                             "is this the base URL of an Odoo server (e.g. https://odoo.example.com)?")
     if isinstance(exc, (NotTheProtocol, http.client.HTTPException)):
-        return CaptureError(f"{where} did not answer with {NAMES[protocol]} while {what} ({said(exc)[:200]}); "
+        return CaptureError(f"{server} did not answer with {NAMES[protocol]} while {what} ({said(exc)[:200]}); "
                             "is this an Odoo server?")
     if isinstance(exc, (socket.timeout, TimeoutError)):
-        return CaptureError(f"{where}: no answer within {config.timeout:g} s while {what}")
+        return CaptureError(f"{server}: no answer within {config.timeout:g} s while {what}")
     if isinstance(exc, ssl.SSLError):
         reason = getattr(exc, "verify_message", None) or exc.reason or exc
-        return CaptureError(f"cannot reach {where}: TLS handshake failed ({reason}); check the server's certificate "
+        return CaptureError(f"cannot reach {server}: TLS handshake failed ({reason}); check the server's certificate "
                             "and the scheme of --odoo-url")
     if isinstance(exc, OSError):
-        return CaptureError(f"cannot reach {where}: {exc.strerror or exc}")
-    return CaptureError(f"{where}: {type(exc).__name__} while {what}: {said(exc)[:300]}")
+        return CaptureError(f"cannot reach {server}: {exc.strerror or exc}")
+    return CaptureError(f"{server}: {type(exc).__name__} while {what}: {said(exc)[:300]}")
 
 
 # --- HTTP ----------------------------------------------------------------------------------------
