@@ -1,13 +1,15 @@
 """The project's TOML files (the rules file, the rename hints) are declared once, as JSON Schema in
-``generator/schema/``, and checked against it before anything reads them: an unknown or misspelt
+``generator/schema/``, read by ``load_toml`` and checked against it before anything uses them: an unknown or misspelt
 key, a value of the wrong type, a table where an array of tables belongs are refused with the key's
 path (``fbs-schema.toml: index[0].knd: unknown key; known: fields, kind, model, where``)."""
 
 from __future__ import annotations
 
 import json
+import tomllib
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -57,3 +59,18 @@ def check(data: Any, name: str, source: str) -> None:
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise UsageError(f"{source}: {_describe(errors[0])}{more}")
+
+
+def load_toml(path: str | Path | None, default_file: str, what: str):
+    """(data, source) of a TOML file; ``path`` None means ``default_file`` when it exists, else (None, "")."""
+    if path is None:
+        if not Path(default_file).exists():
+            return None, ""
+        path = default_file
+    p = Path(path)
+    try:
+        return tomllib.loads(p.read_text("utf-8")), str(p)
+    except FileNotFoundError:
+        raise UsageError(f"{what} file {p} not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{p}: not valid TOML: {exc}") from None

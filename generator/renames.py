@@ -29,7 +29,7 @@ from generator.model import Field
 from generator import config_schema
 from generator.errors import UsageError
 from generator.model import Snapshot
-from generator.rules import load_toml
+from generator.config_schema import load_toml
 
 DEFAULT_FILE = "fbs-renames.toml"
 

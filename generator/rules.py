@@ -36,7 +36,6 @@ session setting that row-level security reads. Structured data only: no SQL is t
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -186,24 +185,9 @@ def parse(data: dict[str, Any], source: str) -> Rules:
                  float_type=float_type, record_ids=tuple(record_ids))
 
 
-def load_toml(path: str | Path | None, default_file: str, what: str):
-    """(data, source) of a TOML file; ``path`` None means ``default_file`` when it exists, else (None, "")."""
-    if path is None:
-        if not Path(default_file).exists():
-            return None, ""
-        path = default_file
-    p = Path(path)
-    try:
-        return tomllib.loads(p.read_text("utf-8")), str(p)
-    except FileNotFoundError:
-        raise UsageError(f"{what} file {p} not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{p}: not valid TOML: {exc}") from None
-
-
 def load(path: str | Path | None) -> Rules:
     """``path`` None: use ./fbs-schema.toml when it exists, else no rules."""
-    data, source = load_toml(path, DEFAULT_FILE, "rules")
+    data, source = config_schema.load_toml(path, DEFAULT_FILE, "rules")
     return Rules() if data is None else parse(data, source)
 
 

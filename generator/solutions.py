@@ -91,7 +91,7 @@ class Config:
 
 def load(path: str | Path | None = None) -> Config:
     """The solutions of the config file (``path`` None: ./fbs-schema.toml). No database is touched."""
-    data, source = rules_mod.load_toml(path, rules_mod.DEFAULT_FILE, "config")
+    data, source = config_schema.load_toml(path, rules_mod.DEFAULT_FILE, "config")
     if data is None:
         raise UsageError(f"--solution and --all need a config file: {rules_mod.DEFAULT_FILE} with [solution.NAME] "
                          "sections (see README, 'Several solutions'), or --config FILE")
