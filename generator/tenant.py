@@ -193,6 +193,11 @@ class Parts:
 NOTHING = Parts()
 
 
+def total(found: list[Parts]) -> Parts:
+    """Parts added up in order, each kind of piece concatenated once (a table's fields can be many)."""
+    return Parts(*(tuple(x for p in found for x in getattr(p, f.name)) for f in fields(Parts)))
+
+
 @dataclass
 class _Context:
     """What every rule reads (the snapshot, the rules file, the placement) and the little they share:
@@ -363,7 +368,7 @@ def rule_columns(ctx: _Context, names: _Names, stored: list[tuple[Model, Field]]
     """Rules 2, 4 and 5 over a model table's fields: (their columns and keys, field -> column, the
     company-dependent fields left for rule 9)."""
     defaults = {(d.model, d.field): d for d in ctx.rules.defaults}
-    parts = NOTHING
+    found: list[Parts] = []
     column_of: dict[str, str] = {}
     per_company: list[tuple[Model, Field]] = []
     for owner_model, f in stored:
@@ -386,15 +391,15 @@ def rule_columns(ctx: _Context, names: _Names, stored: list[tuple[Model, Field]]
         column = Column(col, ctype, not_null=f.required, comment=f.label or None, origin=origin,
                         backfill=literal(rule.value) if rule is not None else None,
                         translated=ctype == "jsonb" and f.translate)
-        parts += Parts(columns=(column,)) + field_keys(ctx, names, f, col, origin, path)
-    return parts, column_of, per_company
+        found += [Parts(columns=(column,)), field_keys(ctx, names, f, col, origin, path)]
+    return total(found), column_of, per_company
 
 
 def rule_declared(ctx: _Context, names: _Names, model: Model, models: list[Model], types: dict[str, str],
                   by_field: dict[str, str]) -> Parts:
     """Rule 4: Odoo's SQL constraints (and 19.0's declared indexes), translated to the tenant schema:
     UNIQUE ones and indexes led by tenant_id. One that cannot be translated becomes a note."""
-    parts = NOTHING
+    found: list[Parts] = []
     declared = {c.name: (m, c) for m in models for c in m.constraints}
     for declaring, c in (declared[name] for name in sorted(declared)):
         owner = f"{model.name} constraint {c.name}"
@@ -412,23 +417,23 @@ def rule_declared(ctx: _Context, names: _Names, model: Model, models: list[Model
         if tr.kind == "unique":
             ucols = (TENANT,) + tuple(by_field[x] for x in tr.columns if x != TENANT)
             name = ctx.relations.claim(ctx.placement.table(c.name), owner, path)
-            parts += Parts(uniques=(Unique(names.constraints.claim(name, owner, path), ucols, owner),))
+            found.append(Parts(uniques=(Unique(names.constraints.claim(name, owner, path), ucols, owner),)))
         elif tr.kind == "index":
             icols = [IndexColumn(TENANT)] + [IndexColumn(by_field[x], d) for x, d in zip(tr.columns, tr.descending)
                                              if x != TENANT]
-            parts += Parts(indexes=(_index(ctx, names.table, icols, owner, where=tr.expression,
-                                           name=ctx.placement.table(c.name), unique=tr.unique, path=path),))
+            found.append(Parts(indexes=(_index(ctx, names.table, icols, owner, where=tr.expression,
+                                                name=ctx.placement.table(c.name), unique=tr.unique, path=path),)))
         else:
-            parts += Parts(checks=(Check(names.constraints.claim(c.name, owner, path), tr.expression or "", None,
-                                         owner),))
-    return parts
+            found.append(Parts(checks=(Check(names.constraints.claim(c.name, owner, path), tr.expression or "", None,
+                                              owner),)))
+    return total(found)
 
 
 def rule_rules_file(ctx: _Context, names: _Names, column_of: dict[str, str], types: dict[str, str]) -> Parts:
     """Rule 5's extras and the CHECKs of the rules file (``[[index]]``, ``[[check]]``) for one table."""
     table = names.table
     fields_here = {f.name: f for m in ctx.sharing[table] for f in m.fields}
-    parts = NOTHING
+    found: list[Parts] = []
     for rule in ctx.rules.indexes:
         if ctx.table_of.get(rule.model) != table:
             continue
@@ -451,7 +456,7 @@ def rule_rules_file(ctx: _Context, names: _Names, column_of: dict[str, str], typ
             suffix = "_".join(c.name + ("_desc" if c.descending else "") for c in cols[1:])
             idx = _index(ctx, table, cols, rule.at, where=where,
                          name=f"{table}__{suffix}{'_partial' if where else ''}_index")
-        parts += Parts(indexes=(idx,))
+        found.append(Parts(indexes=(idx,)))
     for rule in ctx.rules.checks:
         if ctx.table_of.get(rule.model) != table:
             continue
@@ -473,8 +478,8 @@ def rule_rules_file(ctx: _Context, names: _Names, column_of: dict[str, str], typ
         if rule.values is not None:
             terms.append(f"{col} IN ({', '.join(literal(v) for v in rule.values)})")
         name = names.constraints.claim(f"{table}_{column_of[rule.field]}_rule_check", rule.at)
-        parts += Parts(checks=(Check(name, " AND ".join(terms), None, rule.at),))
-    return parts
+        found.append(Parts(checks=(Check(name, " AND ".join(terms), None, rule.at),)))
+    return total(found)
 
 
 def rule_policy(ctx: _Context) -> Policy:
@@ -528,7 +533,7 @@ def rule_company_values(ctx: _Context, table: str, model: Model, stored: list[tu
     name = ctx.relations.claim(f"{table}{COMPANY_TABLE_SUFFIX}", f"company-dependent fields of {model.name}", tpath)
     owner = f"{model.name} (company-dependent fields)"
     names = rule_keys(ctx, name, tpath, TENANT, RES_ID, COMPANY_ID)
-    parts = Parts(
+    found = [Parts(
         columns=(
             TENANT_COLUMN,
             Column(RES_ID, "uuid", not_null=True, comment=f"The {model.name} row", origin=owner),
@@ -536,18 +541,19 @@ def rule_company_values(ctx: _Context, table: str, model: Model, stored: list[tu
         ),
         foreign_keys=(ForeignKey(names.constraints.claim(f"{name}_{RES_ID}_fkey", owner, tpath), (TENANT, RES_ID),
                                  table, (TENANT, ID), "CASCADE", origin=owner),),
-    )
+    )]
     if COMPANY_MODEL in ctx.table_of:
-        parts += Parts(foreign_keys=(_fk(ctx, names, COMPANY_ID, COMPANY_MODEL, "cascade", owner, tpath),))
+        found.append(Parts(foreign_keys=(_fk(ctx, names, COMPANY_ID, COMPANY_MODEL, "cascade", owner, tpath),)))
     else:
-        parts += Parts(external=(ExternalReference(name, COMPANY_ID, COMPANY_MODEL, owner),))
-    parts += Parts(indexes=(_index(ctx, name, _lead(COMPANY_ID), owner, path=tpath),))
+        found.append(Parts(external=(ExternalReference(name, COMPANY_ID, COMPANY_MODEL, owner),)))
+    found.append(Parts(indexes=(_index(ctx, name, _lead(COMPANY_ID), owner, path=tpath),)))
     for owner_model, f in stored:
         origin = _origin(owner_model, f)
         path = _field_path(owner_model, f)
         col = names.columns.claim(f.name, f"field {origin}", path)
         column = Column(col, column_type(f, ctx.rules, owner_model.name) or "", comment=f.label or None, origin=origin)
-        parts += Parts(columns=(column,)) + field_keys(ctx, names, f, col, origin, path)
+        found += [Parts(columns=(column,)), field_keys(ctx, names, f, col, origin, path)]
+    parts = total(found)
     _check_width(name, len(parts.columns), _path("models", model.name, "fields"))
     return _table(name, names, parts, (TENANT, RES_ID, COMPANY_ID), rule_policy(ctx),
                   comment=f"Per-company values of {model.label} (Odoo model {model.name}, company-dependent fields)",
@@ -630,19 +636,20 @@ def _shared_relation_table(ctx: _Context, table: str, users: list[tuple[Model, F
                 raise SnapshotError(f"relation table {table!r}: column {col!r} points at {seen[0]} for {seen[1]} "
                                     f"but at {target} for {_origin(m, f)}", at=_field_path(m, f))
     everywhere = set.intersection(*({a[0], b[0]} for a, b in pairs))
-    parts = Parts(columns=(TENANT_COLUMN, ID_COLUMN))
+    found = [Parts(columns=(TENANT_COLUMN, ID_COLUMN))]
     for col in sorted(target_of):
         target, origin = target_of[col]
         claimed = names.columns.claim(col, f"{origin} column", first_path)
-        parts += Parts(columns=(Column(claimed, "uuid", not_null=col in everywhere, comment=target, origin=origin),))
-        parts += _relation_ends(ctx, names, claimed, target, origin, first_path)
-        parts += Parts(indexes=(_index(ctx, name, _lead(claimed), origin, path=first_path),))
-    _check_width(name, len(parts.columns), first_path)
+        found.append(Parts(columns=(Column(claimed, "uuid", not_null=col in everywhere, comment=target, origin=origin),)))
+        found.append(_relation_ends(ctx, names, claimed, target, origin, first_path))
+        found.append(Parts(indexes=(_index(ctx, name, _lead(claimed), origin, path=first_path),)))
+    _check_width(name, len(total(found).columns), first_path)
     for a, b in pairs:
         owner = f"many2many pair {a[0]}, {b[0]} of {name}"
         key = names.constraints.claim(ctx.relations.claim(f"{name}_{a[0]}_{b[0]}_key", owner, first_path), owner,
                                       first_path)
-        parts += Parts(uniques=(Unique(key, (TENANT, shorten(a[0]), shorten(b[0])), origins),))
+        found.append(Parts(uniques=(Unique(key, (TENANT, shorten(a[0]), shorten(b[0])), origins),)))
+    parts = total(found)
     model, f = users[0]
     return _table(name, names, parts, (TENANT, ID), rule_policy(ctx),
                   comment=f"Relation table of the Odoo many2many fields {origins}", origin=_origin(model, f),
