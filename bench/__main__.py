@@ -316,8 +316,21 @@ def citus_apply() -> dict:
     return out
 
 
+def _full_reference_text() -> str:
+    """The snapshot of every installed model of the 17.0 reference, captured from the test server."""
+    with FakeOdoo(load_records(FIXTURES)) as server:
+        cfg = OdooConfig(url=server.url, database=DB, user=USER, password=PASSWORD)
+        return api.capture(api.Source(odoo=cfg), Scope()).text
+
+
+def _at_scale() -> dict:
+    huge = snapshot.dumps(synthetic(snapshot.loads(_full_reference_text()), 47, own_modules=True))
+    return generate_at_scale(huge, "synthetic: 47 copies of the full reference, each in modules of its own")
+
+
 PARTS = {
     "citus": citus_apply,
+    "scale": _at_scale,
     "protocols": lambda: capture_protocols(load_records(FIXTURES), 0.0) + capture_protocols(load_records(FIXTURES), 0.02),
     "startup": startup,
     "lint-cache": lint_cached,
@@ -342,9 +355,7 @@ def main() -> None:
     started = startup()
     cached = lint_cached()
     print("generate ...", file=sys.stderr)
-    with FakeOdoo(records) as server:
-        cfg = OdooConfig(url=server.url, database=DB, user=USER, password=PASSWORD)
-        full_text = api.capture(api.Source(odoo=cfg), Scope()).text
+    full_text = _full_reference_text()
     big = synthetic(snapshot.loads(full_text), 10)
     generate = [generate_cost(api.BUNDLED_SNAPSHOT.read_text("utf-8"), "bundled sales-inventory"),
                 generate_cost(full_text, "full reference (all installed models)"),
@@ -353,9 +364,7 @@ def main() -> None:
                  for version in ("18.0", "19.0")]
     del big
     print("generate at scale (>= 10,000 models) ...", file=sys.stderr)
-    huge = snapshot.dumps(synthetic(snapshot.loads(full_text), 47, own_modules=True))
-    scale = generate_at_scale(huge, "synthetic: 47 copies of the full reference, each in modules of its own")
-    del huge
+    scale = _at_scale()
     print("diff, lint ...", file=sys.stderr)
     diffed = diff_cost(full_text)
     linted = lint_cost()
