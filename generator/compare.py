@@ -413,7 +413,7 @@ class _Comparer:
         else:
             hit = next((i for i in gen.indexes if i.name == k.name and i.unique), None)
             if hit is not None:
-                cols = ", ".join(c.name for c in hit.columns)
+                cols = ", ".join(f"COALESCE({c.name}, {c.coalesce})" if c.coalesce else c.name for c in hit.columns)
                 return self.add(table, k.kind, k.name, MAPPED, TENANT_UNIQUE_INDEX, f"({cols})")
         if k.name in self.not_carried:
             return self.add(table, k.kind, k.name, LEFT_OUT, NOT_CARRIED_OVER, self.not_carried[k.name])

@@ -55,6 +55,7 @@ class Translated:
     expression: str | None = None  # check: the SQL expression; index: its WHERE clause (re-quoted)
     descending: tuple[bool, ...] = ()  # index: per column
     unique: bool = False  # index: a UNIQUE INDEX
+    coalesce: tuple[str | None, ...] = ()  # index: per column, the SQL constant NULL counts as (COALESCE)
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
@@ -97,19 +98,32 @@ def _index(text: str, columns: dict[str, str], names: dict[str, str]) -> Transla
             end = i
             break
     items: list[list[tuple[str, str]]] = [[]]
+    depth = 0
     for tok in tokens[pos + 1 : end]:
-        if tok[1] == ",":
+        depth += tok[1] == "("
+        depth -= tok[1] == ")"
+        if tok[1] == "," and depth == 0:
             items.append([])
         else:
             items[-1].append(tok)
-    listed, desc = [], []
+    listed, desc, coalesce = [], [], []
     for item in items:
-        if not item or item[0][0] != "word" or len(item) > 2 or (len(item) == 2 and item[1][1].lower() not in ("asc", "desc")):
-            raise Untranslatable("only plain columns (ASC/DESC) are carried over, not expressions")
-        if item[0][1] not in columns:
-            raise Untranslatable(f"column {item[0][1]} not in this table")
-        listed.append(item[0][1])
-        desc.append(len(item) == 2 and item[1][1].lower() == "desc")
+        order = item[-1][1].lower() if item and item[-1][1].lower() in ("asc", "desc") else None
+        core = item[:-1] if order else item
+        if len(core) == 1 and core[0][0] == "word":
+            column, instead = core[0][1], None
+        elif [t.lower() for _, t in core[:2]] == ["coalesce", "("] and len(core) == 6 and core[2][0] == "word" \
+                and core[3][1] == "," and core[4][0] in ("number", "string") and core[5][1] == ")":
+            column = core[2][1]
+            instead = _null_key(core[4], columns.get(column, ""), column) if column in columns else None
+        else:
+            raise Untranslatable("only plain columns and COALESCE(column, constant) (ASC/DESC) are carried over, "
+                                 "not other expressions")
+        if column not in columns:
+            raise Untranslatable(f"column {column} not in this table")
+        listed.append(column)
+        desc.append(order == "desc")
+        coalesce.append(instead)
     if len(set(listed)) != len(listed):
         raise Untranslatable("a column is listed twice")
     rest = tokens[(end or 0) + 1 :]
@@ -119,7 +133,25 @@ def _index(text: str, columns: dict[str, str], names: dict[str, str]) -> Transla
             raise Untranslatable("only a WHERE clause may follow the index columns")
         where, _ = _expression(rest[1:], columns, names)
         _check_condition(where, {names.get(f, f): t for f, t in columns.items()}, in_index=True)
-    return Translated("index", tuple(listed), where, tuple(desc), unique)
+    return Translated("index", tuple(listed), where, tuple(desc), unique, tuple(coalesce))
+
+
+# The uuid that stands for Odoo's "no record" 0 where an id column holds uuids (COALESCE(company_id, 0)).
+NIL_UUID = "00000000-0000-0000-0000-000000000000"
+
+
+def _null_key(constant: tuple[str, str], ctype: str, column: str) -> str:
+    """The SQL constant of ``COALESCE(column, constant)`` in an index: what NULL counts as. Odoo's 0
+    for an id column that holds uuids here becomes the nil uuid, so NULLs still count as one value."""
+    kind, text = constant
+    if ctype == "uuid" and text == "0":
+        return f"{literal(NIL_UUID)}::uuid"
+    if kind == "number" and ctype in ("integer", "bigint", "numeric", "double precision") and (
+            "." not in text or ctype in ("numeric", "double precision")):
+        return text
+    if kind == "string" and (ctype in ("text", "character varying") or ctype.startswith("character varying(")):
+        return literal(text[1:-1].replace("''", "'"))
+    raise Untranslatable(f"COALESCE({column}, {text}) does not fit the column's type here ({ctype})")
 
 
 def translate(definition: str, columns: dict[str, str], names: dict[str, str] | None = None) -> Translated:

@@ -57,6 +57,8 @@ class IndexColumn:
     name: str
     descending: bool = False
     opclass: str | None = None  # e.g. gin_trgm_ops
+    # Index COALESCE(name, coalesce) instead of the column: the SQL constant NULL counts as (odoo_sql)
+    coalesce: str | None = None
 
 
 @dataclass(frozen=True)

@@ -419,8 +419,8 @@ def rule_declared(ctx: _Context, names: _Names, model: Model, models: list[Model
             name = ctx.relations.claim(ctx.placement.table(c.name), owner, path)
             found.append(Parts(uniques=(Unique(names.constraints.claim(name, owner, path), ucols, owner),)))
         elif tr.kind == "index":
-            icols = [IndexColumn(TENANT)] + [IndexColumn(by_field[x], d) for x, d in zip(tr.columns, tr.descending)
-                                             if x != TENANT]
+            icols = [IndexColumn(TENANT)] + [IndexColumn(by_field[x], d, coalesce=k) for x, d, k
+                                             in zip(tr.columns, tr.descending, tr.coalesce) if x != TENANT]
             found.append(Parts(indexes=(_index(ctx, names.table, icols, owner, where=tr.expression,
                                                 name=ctx.placement.table(c.name), unique=tr.unique, path=path),)))
         else:

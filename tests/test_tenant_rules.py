@@ -57,3 +57,40 @@ def test_build_is_the_sum_of_the_rules():
     assert {i.name for i in table.indexes} == {i.name for i in parts.indexes}
     assert set(table.checks) == set(parts.checks)
     assert table.policy == tenant.rule_policy(ctx)
+
+
+def test_a_coalesce_unique_index_counts_null_as_one_value_per_tenant(db, tmp_path):
+    """19.0's UNIQUE INDEX (alias_name, COALESCE(alias_domain_id, 0)): with uuid ids the 0 becomes the nil
+    uuid, so two aliases of one name without a domain clash in a tenant, and not across tenants."""
+    import uuid
+
+    import psycopg
+
+    from generator import api
+    from generator.model import Constraint
+    from generator.runner.apply import RunOptions
+
+    domain = Model("x.domain", "x_domain", "Domain", "x", fields=(Field("name", "char", "Name"),))
+    alias = Model("x.alias", "x_alias", "Alias", "x", fields=(
+        Field("alias_name", "char", "Name"),
+        Field("alias_domain_id", "many2one", "Domain", relation="x.domain", on_delete="restrict"),
+    ), constraints=(Constraint("x_alias_name_domain_unique", "UNIQUE INDEX (alias_name, COALESCE(alias_domain_id, 0))"),))
+    snap = Snapshot("19.0", ("x",), (alias, domain))
+    (index,) = [i for i in tenant.build(snap).table("x_alias").indexes if i.name == "x_alias_name_domain_unique"]
+    assert [(c.name, c.coalesce) for c in index.columns] == [
+        ("tenant_id", None), ("alias_name", None), ("alias_domain_id", "'00000000-0000-0000-0000-000000000000'::uuid")]
+    folder = tmp_path / "migrations"
+    api.generate(snap, api.GenerateOptions(migrations_dir=folder))
+    api.migrate(RunOptions(migrations_dir=folder, database_url=db))
+    one, two = str(uuid.uuid4()), str(uuid.uuid4())
+    with psycopg.connect(db, autocommit=True) as conn:
+        insert = "INSERT INTO x_alias (tenant_id, alias_name) VALUES (%s, 'sales')"
+        conn.execute(insert, (one,))
+        conn.execute(insert, (two,))  # another tenant: allowed
+        try:
+            conn.execute(insert, (one,))
+        except psycopg.errors.UniqueViolation:
+            pass
+        else:
+            raise AssertionError("a second 'sales' alias without a domain was accepted in one tenant")
+        assert conn.execute("SELECT count(*) FROM x_alias").fetchone()[0] == 2
