@@ -1,8 +1,23 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests never depend on timing luck: no per-example deadline, no "too slow" health check (a
+# busy 2-core machine may generate slowly), and in `make test` the same examples every run
+# (`make fuzz` sets FBS_FUZZ_RANDOM=1 for random ones). Tests that set their own settings keep these
+# for what they leave out.
+settings.register_profile(
+    "fbs",
+    deadline=None,
+    derandomize=not os.environ.get("FBS_FUZZ_RANDOM"),
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile("fbs")
 
 from generator import api, snapshot
 from tests.support import pg
