@@ -85,16 +85,24 @@ def environment() -> jinja2.Environment:
     return env
 
 
+@lru_cache(maxsize=None)
 def template(target: Target, name: str) -> jinja2.Template:
     """``templates/<target folder>/<name>`` where the target's SQL differs, else ``templates/<name>``."""
     return environment().select_template([f"{folder}/{name}" for folder in target.templates] + [name])
 
 
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
 def statement(op: ops.Op, target: Target = POSTGRES, anchor: str | None = None) -> str:
     """One operation as SQL for ``target``. ``anchor``: the table every new distributed table is
-    colocated with (Citus); None when the operation's own table is the first one."""
-    text = template(target, f"ops/{op.kind}.sql.j2").render(op=op, target=target, anchor=anchor)
-    return re.sub(r"\n{3,}", "\n\n", text).strip("\n")
+    colocated with (Citus); None when the operation's own table is the first one. Rendered in a
+    context of just these three names (the operation templates use no Jinja globals): a statement is
+    rendered per operation, 150,000 times for 10,000 models, and Template.render's merging of the
+    globals into every context was a tenth of generate's time."""
+    t = template(target, f"ops/{op.kind}.sql.j2")
+    text = "".join(t.root_render_func(t.new_context({"op": op, "target": target, "anchor": anchor}, shared=True)))
+    return _BLANK_LINES.sub("\n\n", text).strip("\n")
 
 
 def render_file(operations: list[ops.Op], *, description: str, version: int, snapshot: SnapshotInfo,

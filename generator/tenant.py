@@ -29,7 +29,7 @@ Models that share one table (Odoo's ``_table``) make one table with the union of
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 from generator import odoo_sql
 from generator.errors import SnapshotError, UsageError
@@ -187,7 +187,7 @@ class Parts:
     external: tuple[ExternalReference, ...] = ()
 
     def __add__(self, other: "Parts") -> "Parts":
-        return Parts(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(Parts)))
+        return total([self, other])
 
 
 NOTHING = Parts()
@@ -195,7 +195,17 @@ NOTHING = Parts()
 
 def total(found: list[Parts]) -> Parts:
     """Parts added up in order, each kind of piece concatenated once (a table's fields can be many)."""
-    return Parts(*(tuple(x for p in found for x in getattr(p, f.name)) for f in fields(Parts)))
+    found = [p for p in found if p is not NOTHING]
+    if len(found) == 1:
+        return found[0]
+    return Parts(
+        columns=tuple(x for p in found for x in p.columns),
+        checks=tuple(x for p in found for x in p.checks),
+        uniques=tuple(x for p in found for x in p.uniques),
+        foreign_keys=tuple(x for p in found for x in p.foreign_keys),
+        indexes=tuple(x for p in found for x in p.indexes),
+        external=tuple(x for p in found for x in p.external),
+    )
 
 
 @dataclass
@@ -338,8 +348,8 @@ def _lead(col: str) -> list[IndexColumn]:
 
 def field_keys(ctx: _Context, names: _Names, f: Field, col: str, origin: str, path: _Path | None = None) -> Parts:
     """The foreign key, selection CHECK and indexes that a field's column brings."""
-    return (rule_many2one(ctx, names, f, col, origin, path) + rule_selection(names, f, col, origin, path)
-            + rule_field_index(ctx, names, f, col, origin, path))
+    return total([rule_many2one(ctx, names, f, col, origin, path), rule_selection(names, f, col, origin, path),
+                  rule_field_index(ctx, names, f, col, origin, path)])
 
 
 # -- model tables -----------------------------------------------------------------------------
