@@ -257,8 +257,8 @@ def _generate(new: Snapshot, options: GenerateOptions, progress: Progress) -> Ge
         description = f"upgrade to odoo {series_key(new.odoo_version)[0]}" if upgrade else "schema update"
     file_plans = planning.files(plan, description)
     stamps = planning.versions(options.timestamp or _now(), len(file_plans), existing[-1][0] if existing else None)
-    files = _render_files(plan, file_plans, stamps, info, target, current_rules, options.reversible)
     refs = render.external_refs(plan.new)
+    files = _render_files(plan, file_plans, stamps, info, target, current_rules, options.reversible, refs)
     external = render.external_of(operations, plan.new, refs)
     reasons = {i: upgrade_mod.reason(op, previous, new) for i, op in enumerate(operations) if op.destructive}
     if options.dry_run:
@@ -289,14 +289,14 @@ def _null_notes(operations) -> tuple[str, ...]:
     )
 
 
-def _render_files(plan, file_plans, stamps, info, target, current_rules, reversible: bool) -> tuple[MigrationFile, ...]:
+def _render_files(plan, file_plans, stamps, info, target, current_rules, reversible: bool,
+                  refs) -> tuple[MigrationFile, ...]:
     """Each planned file as SQL text (with its down twin when ``reversible``)."""
     from generator import diff as diff_mod
     from generator import planning, render
 
     timeouts = planning.Timeouts(current_rules.lock_timeout, current_rules.statement_timeout)
     anchor = planning.anchor_of(plan.old, plan.new, [op for f in file_plans for op in f.operations])
-    refs = render.external_refs(plan.new)
     files: list[MigrationFile] = []
     for file_plan, version in zip(file_plans, stamps):
         common = dict(description=file_plan.description, version=version, snapshot=info,
