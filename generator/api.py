@@ -238,7 +238,7 @@ def _generate(new: Snapshot, options: GenerateOptions, progress: Progress) -> Ge
     progress.step("computing the schema and its changes")
     plan = diff_mod.plan(previous, new, current_rules, hints, previous_rules, options.placement)
     operations = list(plan.operations)
-    notes = tuple(rename_notes) + plan.new.notes + _null_notes(operations)
+    notes = tuple(rename_notes) + tuple(str(n) for n in plan.new.notes) + _null_notes(operations)
     if not operations:
         return GenerateResult("no changes", (), (), notes, (), sha)
     if options.check:

@@ -10,19 +10,18 @@ records) and what ``tenant.build`` made of the snapshot, and returns one ``Item`
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
 
+from generator import mapping as mapping_mod
 from generator import tenant
 from generator.capture.catalog import Catalog, default_table
 from generator.capture.odoo_catalog import PgConstraint, PgTable
 from generator.capture.records import OdooMetadata
 from generator.model import Field, Model, Snapshot
-from generator.naming import shorten
 from generator.rules import Rules
-from generator.tables import Schema, Table
+from generator.tables import NotCarried, Schema, Table
 
 EQUAL, MAPPED, LEFT_OUT, UNEXPLAINED = "equal", "mapped", "left out", "unexplained"
 ITEM_KINDS = ("table", "column", "primary key", "foreign key", "unique", "check", "unique index")
@@ -96,7 +95,6 @@ HAND_MADE_COLUMNS = {
 }
 # Columns base's bootstrap SQL gives a length that no field declares: undeclared-length
 BOOTSTRAP_LENGTHS = (("ir_module_module", "state"), ("ir_module_module", "license"))
-_NOTE = re.compile(r"^(?P<model>\S+): SQL constraint (?P<name>\S+) \(.*\) not carried over: (?P<why>.*)$", re.S)
 
 
 @dataclass(frozen=True)
@@ -148,19 +146,16 @@ class Comparison:
         return {r: {k: out[r][k] for k in ITEM_KINDS if out[r][k]} for r in REASONS if r in out}
 
 
-def _columns_by_field(table: Table | None) -> dict[str, str]:
-    """field name -> column of ``table`` (columns know their field through ``origin``)."""
-    out: dict[str, str] = {}
-    for c in table.columns if table else ():
-        if "." in c.origin:
-            out.setdefault(c.origin.rsplit(".", 1)[1], c.name)
-    return out
+def _columns_by_field(table: mapping_mod.TableMap | None) -> dict[str, str]:
+    """field name -> column of ``table`` (read from the columns' provenance)."""
+    return {name: c.name for name, c in table.by_field.items()} if table else {}
 
 
 class _Comparer:
     def __init__(self, catalog: Catalog, metadata: OdooMetadata, snapshot: Snapshot, schema: Schema, rules: Rules):
         self.catalog, self.snapshot, self.schema, self.rules = catalog, snapshot, schema, rules
         self.generated = {t.name: t for t in schema.tables}
+        self.mapping = mapping_mod.of(schema)
         self.catalog_models: dict[str, list[Model]] = {}
         for m in catalog.models:
             self.catalog_models.setdefault(m.table, []).append(m)
@@ -177,11 +172,7 @@ class _Comparer:
             f.relation_table for m in snapshot.models for f in m.fields if f.type == "many2many" and f.relation_table
         }
         self.tableless_tables = {default_table(name): kind for name, kind in catalog.tableless.items()}
-        self.not_carried: dict[str, str] = {}
-        for note in schema.notes:
-            m = _NOTE.match(note)
-            if m:
-                self.not_carried[m.group("name")] = m.group("why")
+        self.not_carried = {n.constraint: n.why for n in schema.notes if isinstance(n, NotCarried)}
         self.selection = set(snapshot.modules)
         self.items: list[Item] = []
         self.compared = self.left = 0
@@ -200,16 +191,17 @@ class _Comparer:
 
     # -- tables -------------------------------------------------------------------------------
     def table(self, t: PgTable) -> None:
-        gen = self.generated.get(t.name)
         if t.name in self.snapshot_models:
-            if gen is None:
+            found = self.mapping.model_table(t.name)
+            if found is None:
                 self.add(t.name, "table", t.name, UNEXPLAINED, detail="the snapshot's model has no generated table")
                 return
             self.compared += 1
             self.add(t.name, "table", t.name, EQUAL)
-            self.model_table(t, gen, self.snapshot_models[t.name])
+            self.model_table(t, found, self.snapshot_models[t.name])
             return
         if t.name in self.snapshot_relations:
+            gen = self.mapping.relation_table(t.name)
             if gen is None:
                 self.add(t.name, "table", t.name, UNEXPLAINED, detail="relation table of the snapshot not generated")
                 return
@@ -240,13 +232,14 @@ class _Comparer:
             return self.leave_out(t, ORM_INTERNAL, "the ORM's own table")
         self.add(t.name, "table", t.name, UNEXPLAINED, detail="no model or many2many field of the metadata has it")
 
-    def model_table(self, t: PgTable, gen: Table, models: list[Model]) -> None:
+    def model_table(self, t: PgTable, found: mapping_mod.TableMap, models: list[Model]) -> None:
         fields: dict[str, tuple[Model, Field]] = {f.name: (m, f) for m in models for f in m.fields}
         known: dict[str, tuple[Model, Field]] = {
             f.name: (m, f) for m in self.catalog_models.get(t.name, []) for f in m.fields
         }
-        company = self.generated.get(shorten(f"{gen.name}{tenant.COMPANY_TABLE_SUFFIX}"))
-        columns, company_columns = _columns_by_field(gen), _columns_by_field(company)
+        gen, company_map = found.table, self.mapping.company_values(t.name)
+        company = company_map.table if company_map else None
+        columns, company_columns = _columns_by_field(found), _columns_by_field(company_map)
         types = {c.name: c.type for c in gen.columns}
         company_types = {c.name: c.type for c in company.columns} if company else {}
         for c in t.columns:
@@ -283,22 +276,24 @@ class _Comparer:
             if k.kind == "primary key":
                 self.primary_key(t.name, k, gen)
             elif k.kind == "foreign key":
-                self.foreign_key(t.name, k, gen, fields, known, columns, company, models)
+                self.foreign_key(t.name, k, gen, fields, known, columns, company_map, models)
             else:
                 self.declared(t.name, k, gen, models)
 
-    def relation_table(self, t: PgTable, gen: Table) -> None:
-        types = {c.name: c.type for c in gen.columns}
+    def relation_table(self, t: PgTable, found: mapping_mod.TableMap) -> None:
+        gen = found.table
         for c in t.columns:
-            if types.get(c.name) is None:
+            ours = found.by_odoo_column.get(c.name)
+            if ours is None:
                 self.add(t.name, "column", c.name, UNEXPLAINED, detail="not a column of the generated relation table")
             else:
-                self.mapped_or_equal(t.name, "column", c.name, c.type, types[c.name], MANY2MANY_UUID)
+                self.mapped_or_equal(t.name, "column", c.name, c.type, ours.type, MANY2MANY_UUID)
         for k in t.constraints:
             if k.kind == "primary key":
                 self.primary_key(t.name, k, gen)
             elif k.kind == "foreign key" and len(k.columns) == 1:
-                self.foreign_key_of(t.name, k, gen, k.columns[0], relation=True)
+                ours = found.by_odoo_column.get(k.columns[0])
+                self.foreign_key_of(t.name, k, gen, ours.name if ours else k.columns[0], relation=True)
             else:
                 self.add(t.name, k.kind, k.name, UNEXPLAINED, detail=k.definition)
 
@@ -364,7 +359,7 @@ class _Comparer:
                      detail=f"{k.definition}; generated PRIMARY KEY ({', '.join(gen.primary_key)})")
 
     def foreign_key(self, table: str, k: PgConstraint, gen: Table, fields: dict, known: dict,
-                    columns: dict[str, str], company: Table | None, models: list[Model]) -> None:
+                    columns: dict[str, str], company: mapping_mod.TableMap | None, models: list[Model]) -> None:
         if len(k.columns) != 1:
             self.add(table, k.kind, k.name, UNEXPLAINED, detail=k.definition)
             return
@@ -376,7 +371,7 @@ class _Comparer:
         model, f = owner
         if f.company_dependent and company is not None:
             col = _columns_by_field(company).get(f.name)
-            return self.foreign_key_of(table, k, company, col or f.name)
+            return self.foreign_key_of(table, k, company.table, col or f.name)
         self.foreign_key_of(table, k, gen, columns.get(f.name, field_name))
 
     def foreign_key_of(self, table: str, k: PgConstraint, gen: Table, col: str, relation: bool = False) -> None:

@@ -20,7 +20,7 @@ from generator.placement import DEFAULT as DEFAULT_PLACEMENT
 from generator.placement import Placement
 from generator.renames import Renames
 from generator.rules import Rules
-from generator.tables import Schema, Table
+from generator.tables import RELATION_TABLE, Schema, Table
 from generator.tenant import build
 
 T = TypeVar("T")
@@ -83,11 +83,12 @@ def physical_renames(old: Snapshot, new: Snapshot, old_schema: Schema, new_schem
     for model, o, n in renames.fields:
         columns[(shorten(placement.table(new.model_map[model].table)), shorten(o))] = shorten(n)
     # many2many tables follow their field: same (renamed) model.field origin, maybe a new name
-    new_by_origin = {t.origin: t for t in new_schema.tables if t.column("id") is None}
+    new_by_origin = {_relation_origin(t): t for t in new_schema.tables if _relation_origin(t)}
     for t in old_schema.tables:
-        if t.column("id") is not None or "." not in t.origin:
+        origin = _relation_origin(t)
+        if not origin:
             continue
-        model, _, fname = t.origin.rpartition(".")
+        model, _, fname = origin.rpartition(".")
         model = model_map.get(model, model)
         fname = field_map.get((model, fname), fname)
         target = new_by_origin.get(f"{model}.{fname}")
@@ -98,6 +99,15 @@ def physical_renames(old: Snapshot, new: Snapshot, old_schema: Schema, new_schem
             if before.name != after.name:
                 columns[(target.name, before.name)] = after.name
     return PhysicalRenames(tables, columns)
+
+
+def _relation_origin(t: Table) -> str:
+    """``model.field`` of the many2many that declares a relation table keyed by its two ends (the
+    first field when both sides use it); "" for any other table (a shared one has an id key)."""
+    p = t.provenance
+    if p is None or p.kind != RELATION_TABLE or t.column("id") is not None:
+        return ""
+    return p.fields[0]
 
 
 # Column attributes an ALTER COLUMN changes; the others that equality compares have their own

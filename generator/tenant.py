@@ -29,7 +29,7 @@ Models that share one table (Odoo's ``_table``) make one table with the union of
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from generator import odoo_sql
 from generator.errors import SnapshotError, UsageError
@@ -40,6 +40,7 @@ from generator.snapshot import json_path
 from generator.placement import DEFAULT as DEFAULT_PLACEMENT
 from generator.placement import Placement
 from generator.rules import Rules
+from generator import tables as prov
 from generator.tables import (
     Check,
     Column,
@@ -47,17 +48,21 @@ from generator.tables import (
     ForeignKey,
     Index,
     IndexColumn,
+    NotCarried,
     Policy,
+    Provenance,
     Schema,
     Table,
+    TableProvenance,
     Unique,
 )
 
 TENANT = "tenant_id"
 ID = "id"
 POLICY = "tenant_isolation"
-TENANT_COLUMN = Column(TENANT, "uuid", not_null=True, comment="Tenant that owns the row", origin="tenant rules")
-ID_COLUMN = Column(ID, "uuid", not_null=True, default="gen_random_uuid()", comment="Row id", origin="tenant rules")
+TENANT_COLUMN = Column(TENANT, "uuid", not_null=True, comment="Tenant that owns the row", provenance=prov.RULES)
+ID_COLUMN = Column(ID, "uuid", not_null=True, default="gen_random_uuid()", comment="Row id",
+                   provenance=Provenance(prov.KEY))
 ON_DELETE_SQL = {"cascade": "CASCADE", "restrict": "RESTRICT", "set null": "SET NULL"}
 COMPANY_MODEL = "res.company"
 COMPANY_TABLE_SUFFIX = "_company_values"
@@ -153,6 +158,23 @@ def _origin(model: Model, f: Field) -> str:
     return f"{model.name}.{f.name}"
 
 
+def field_role(model: str, f: Field, rules: Rules) -> str:
+    """What a field's column holds (``tables.ROLES``): a many2one's key, another row's id, a reference's
+    'model,id' text, or a value."""
+    if f.type == "many2one":
+        return prov.MANY2ONE
+    if f.type == "many2one_reference" or is_record_id(model, f, rules):
+        return prov.RECORD_ID
+    if f.type == "reference":
+        return prov.REFERENCE
+    return prov.VALUE
+
+
+def _field_provenance(model: Model, f: Field, rules: Rules, role: str | None = None) -> Provenance:
+    return Provenance(role or field_role(model.name, f, rules), model.name, f.name, f.name,
+                      f.relation or "" if f.type == "many2one" else "")
+
+
 class _Path(tuple):
     """Where a snapshot entry is, as its keys; the JSON path text (``$.models["sale.order"].fields.name``)
     is built only when a message needs it."""
@@ -220,7 +242,7 @@ class _Context:
     relations: NameRegistry
     sharing: dict[str, list[Model]]  # table -> the models stored in it
     table_of: dict[str, str]  # model -> its table
-    notes: list[str] = field(default_factory=list)
+    notes: list[str | NotCarried] = field(default_factory=list)
     extensions: set[str] = field(default_factory=set)
 
     @property
@@ -398,7 +420,8 @@ def rule_columns(ctx: _Context, names: _Names, stored: list[tuple[Model, Field]]
         rule = defaults.get((owner_model.name, f.name))
         if rule is not None and not fits(ctype, rule.value):
             raise UsageError(f"{rule.at}.value: {rule.value!r} is not a value of {origin} ({ctype})")
-        column = Column(col, ctype, not_null=f.required, comment=f.label or None, origin=origin,
+        column = Column(col, ctype, not_null=f.required, comment=f.label or None,
+                        provenance=_field_provenance(owner_model, f, ctx.rules),
                         backfill=literal(rule.value) if rule is not None else None,
                         translated=ctype == "jsonb" and f.translate)
         found += [Parts(columns=(column,)), field_keys(ctx, names, f, col, origin, path)]
@@ -421,8 +444,7 @@ def rule_declared(ctx: _Context, names: _Names, model: Model, models: list[Model
                 raise odoo_sql.Untranslatable(f"with tenant_id in front it has {key_columns} columns; "
                                               f"PostgreSQL indexes hold at most {MAX_INDEX_COLUMNS}")
         except odoo_sql.Untranslatable as exc:
-            ctx.notes.append(f"{model.name}: SQL constraint {c.name} ({c.definition!r}) not carried over: {exc} "
-                             f"({path})")
+            ctx.notes.append(NotCarried(model.name, c.name, c.definition, str(exc), str(path)))
             continue
         if tr.kind == "unique":
             ucols = (TENANT,) + tuple(by_field[x] for x in tr.columns if x != TENANT)
@@ -498,7 +520,7 @@ def rule_policy(ctx: _Context) -> Policy:
 
 
 def _table(name: str, names: _Names, parts: Parts, primary_key: tuple[str, ...], policy: Policy, *, comment: str,
-           origin: str, module: str) -> Table:
+           provenance: TableProvenance, module: str) -> Table:
     return Table(
         name=name,
         columns=parts.columns,
@@ -510,7 +532,7 @@ def _table(name: str, names: _Names, parts: Parts, primary_key: tuple[str, ...],
         indexes=tuple(sorted(parts.indexes, key=lambda i: i.name)),
         policy=policy,
         comment=comment,
-        origin=origin,
+        provenance=provenance,
         module=module,
         external=parts.external,
     )
@@ -522,7 +544,8 @@ def model_tables(ctx: _Context, table: str, models: list[Model]) -> list[Table]:
     model, stored = _merged(ctx, table, models)
     names = rule_keys(ctx, table, _path("models", model.name, "table"), TENANT, ID)
     fields_parts, column_of, per_company = rule_columns(ctx, names, stored)
-    parts = Parts(columns=(TENANT_COLUMN, ID_COLUMN)) + fields_parts
+    id_column = replace(ID_COLUMN, provenance=Provenance(prov.ID, model.name, ID, ID, model.name))
+    parts = Parts(columns=(TENANT_COLUMN, id_column)) + fields_parts
     _check_width(table, len(parts.columns), _path("models", model.name, "fields"))
     types = {c.name: c.type for c in parts.columns}
     by_field = {**column_of, TENANT: TENANT, ID: ID}
@@ -531,7 +554,9 @@ def model_tables(ctx: _Context, table: str, models: list[Model]) -> list[Table]:
     listed = ", ".join(m.name for m in sorted(models, key=lambda m: m.name))
     main = _table(table, names, parts, (TENANT, ID), rule_policy(ctx),
                   comment=f"{model.label} (Odoo model{'s' if len(models) > 1 else ''} {listed})",
-                  origin=model.name, module=model.module)
+                  provenance=TableProvenance(prov.MODEL_TABLE, model.table,
+                                             tuple(dict.fromkeys([model.name, *(m.name for m in models)]))),
+                  module=model.module)
     return [main, rule_company_values(ctx, table, model, per_company)] if per_company else [main]
 
 
@@ -546,8 +571,10 @@ def rule_company_values(ctx: _Context, table: str, model: Model, stored: list[tu
     found = [Parts(
         columns=(
             TENANT_COLUMN,
-            Column(RES_ID, "uuid", not_null=True, comment=f"The {model.name} row", origin=owner),
-            Column(COMPANY_ID, "uuid", not_null=True, comment="The company the values are for", origin=owner),
+            Column(RES_ID, "uuid", not_null=True, comment=f"The {model.name} row",
+                   provenance=Provenance(prov.COMPANY_ROW, model.name, target=model.name)),
+            Column(COMPANY_ID, "uuid", not_null=True, comment="The company the values are for",
+                   provenance=Provenance(prov.COMPANY, model.name, target=COMPANY_MODEL)),
         ),
         foreign_keys=(ForeignKey(names.constraints.claim(f"{name}_{RES_ID}_fkey", owner, tpath), (TENANT, RES_ID),
                                  table, (TENANT, ID), "CASCADE", origin=owner),),
@@ -561,13 +588,14 @@ def rule_company_values(ctx: _Context, table: str, model: Model, stored: list[tu
         origin = _origin(owner_model, f)
         path = _field_path(owner_model, f)
         col = names.columns.claim(f.name, f"field {origin}", path)
-        column = Column(col, column_type(f, ctx.rules, owner_model.name) or "", comment=f.label or None, origin=origin)
+        column = Column(col, column_type(f, ctx.rules, owner_model.name) or "", comment=f.label or None,
+                        provenance=_field_provenance(owner_model, f, ctx.rules, prov.COMPANY_VALUE))
         found += [Parts(columns=(column,)), field_keys(ctx, names, f, col, origin, path)]
     parts = total(found)
     _check_width(name, len(parts.columns), _path("models", model.name, "fields"))
     return _table(name, names, parts, (TENANT, RES_ID, COMPANY_ID), rule_policy(ctx),
                   comment=f"Per-company values of {model.label} (Odoo model {model.name}, company-dependent fields)",
-                  origin=owner, module=model.module)
+                  provenance=TableProvenance(prov.COMPANY_VALUES, model.table, (model.name,)), module=model.module)
 
 
 # -- rule 3: relation tables ------------------------------------------------------------------
@@ -590,7 +618,12 @@ def rule_relation_tables(ctx: _Context) -> list[Table]:
     for name in sorted(declared):
         users = declared[name]
         if len({_ends(m, f) for m, f in users}) == 1:
-            out.append(_relation_table(ctx, name, *users[0]))
+            table = _relation_table(ctx, name, *users[0])
+            if len(users) > 1:  # the two sides of one relation: every field using it is its provenance
+                table = replace(table, provenance=replace(
+                    table.provenance, models=tuple(dict.fromkeys(m.name for m, _ in users)),
+                    fields=tuple(_origin(m, f) for m, f in users)))
+            out.append(table)
         else:
             out.append(_shared_relation_table(ctx, name, users))
     return out
@@ -615,19 +648,22 @@ def _relation_table(ctx: _Context, table: str, model: Model, f: Field) -> Table:
     path = _field_path(model, f)
     name = ctx.relations.claim(table, f"many2many {origin}", _field_path(model, f, "relation_table"))
     names = rule_keys(ctx, name, path, TENANT)
-    (c1, first), (c2, second) = _ends(model, f)
-    c1 = names.columns.claim(c1, f"{origin} first column", path)
-    c2 = names.columns.claim(c2, f"{origin} second column", path)
+    (odoo1, first), (odoo2, second) = _ends(model, f)
+    c1 = names.columns.claim(odoo1, f"{origin} first column", path)
+    c2 = names.columns.claim(odoo2, f"{origin} second column", path)
     parts = Parts(columns=(
         TENANT_COLUMN,
-        Column(c1, "uuid", not_null=True, comment=first, origin=origin),
-        Column(c2, "uuid", not_null=True, comment=second, origin=origin),
+        Column(c1, "uuid", not_null=True, comment=first,
+               provenance=Provenance(prov.RELATION_END, model.name, f.name, odoo1, first)),
+        Column(c2, "uuid", not_null=True, comment=second,
+               provenance=Provenance(prov.RELATION_END, model.name, f.name, odoo2, second)),
     ))
     parts += _relation_ends(ctx, names, c1, first, origin, path) + _relation_ends(ctx, names, c2, second, origin, path)
     parts += Parts(indexes=(_index(ctx, name, [IndexColumn(TENANT), IndexColumn(c2), IndexColumn(c1)], origin,
                                    name=f"{name}_{c2}_{c1}_idx", path=path),))
     return _table(name, names, parts, (TENANT, c1, c2), rule_policy(ctx),
-                  comment=f"{f.label} (Odoo many2many {origin})", origin=origin, module=model.module)
+                  comment=f"{f.label} (Odoo many2many {origin})", module=model.module,
+                  provenance=TableProvenance(prov.RELATION_TABLE, f.relation_table or "", (model.name,), (origin,)))
 
 
 def _shared_relation_table(ctx: _Context, table: str, users: list[tuple[Model, Field]]) -> Table:
@@ -638,9 +674,11 @@ def _shared_relation_table(ctx: _Context, table: str, users: list[tuple[Model, F
     name = ctx.relations.claim(table, f"many2many {origins}", _field_path(*users[0], "relation_table"))
     names = rule_keys(ctx, name, first_path, TENANT, ID)
     target_of: dict[str, tuple[str, str]] = {}
+    field_of: dict[str, tuple[Model, Field]] = {}
     pairs = sorted({_ends(m, f) for m, f in users})
     for (m, f) in users:
         for col, target in _ends(m, f):
+            field_of.setdefault(col, (m, f))
             seen = target_of.setdefault(col, (target, _origin(m, f)))
             if seen[0] != target:
                 raise SnapshotError(f"relation table {table!r}: column {col!r} points at {seen[0]} for {seen[1]} "
@@ -650,7 +688,9 @@ def _shared_relation_table(ctx: _Context, table: str, users: list[tuple[Model, F
     for col in sorted(target_of):
         target, origin = target_of[col]
         claimed = names.columns.claim(col, f"{origin} column", first_path)
-        found.append(Parts(columns=(Column(claimed, "uuid", not_null=col in everywhere, comment=target, origin=origin),)))
+        m, f = field_of[col]
+        found.append(Parts(columns=(Column(claimed, "uuid", not_null=col in everywhere, comment=target,
+                                           provenance=Provenance(prov.RELATION_END, m.name, f.name, col, target)),)))
         found.append(_relation_ends(ctx, names, claimed, target, origin, first_path))
         found.append(Parts(indexes=(_index(ctx, name, _lead(claimed), origin, path=first_path),)))
     _check_width(name, len(total(found).columns), first_path)
@@ -662,7 +702,10 @@ def _shared_relation_table(ctx: _Context, table: str, users: list[tuple[Model, F
     parts = total(found)
     model, f = users[0]
     return _table(name, names, parts, (TENANT, ID), rule_policy(ctx),
-                  comment=f"Relation table of the Odoo many2many fields {origins}", origin=_origin(model, f),
+                  comment=f"Relation table of the Odoo many2many fields {origins}",
+                  provenance=TableProvenance(prov.RELATION_TABLE, users[0][1].relation_table or "",
+                                             tuple(dict.fromkeys(m.name for m, _ in users)),
+                                             tuple(_origin(m, f) for m, f in users)),
                   module=model.module)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from generator import ops
 from generator.model import Snapshot
+from generator.tables import COMPANY_VALUES, RELATION_TABLE
 
 KIND_TEXT = {"view": "an SQL view or query (no table)", "manual": "a table Odoo makes by hand (not rendered)"}
 
@@ -16,12 +17,13 @@ def reason(op: ops.Op, previous: Snapshot, new: Snapshot) -> str:
     where = f"Odoo {new.odoo_version}"
     tableless = {t.name: t.kind for t in new.tableless}
     if isinstance(op, ops.DropTable):
-        origin = op.table.origin
-        company = origin.endswith(" (company-dependent fields)")
-        model = origin.removesuffix(" (company-dependent fields)")
-        field = ""
-        if model not in previous.model_map and "." in model:  # a relation table: origin is model.field
-            model, _, field = model.rpartition(".")
+        p = op.table.provenance
+        if p is None:
+            return ""
+        company = p.kind == COMPANY_VALUES
+        model, field = p.models[0], ""
+        if p.kind == RELATION_TABLE:  # a relation table: the many2many field that declared it
+            model, _, field = p.fields[0].rpartition(".")
         if model in tableless:
             return f"{model} is {KIND_TEXT[tableless[model]]} in {where}"
         if model in previous.model_map and model not in new.model_map:
@@ -34,7 +36,7 @@ def reason(op: ops.Op, previous: Snapshot, new: Snapshot) -> str:
             return f"{model}.{field} now keeps its rows in another table"
         return ""
     if isinstance(op, ops.DropColumn):
-        model, _, name = op.column.origin.rpartition(".")
+        model, name = op.column.provenance.model, op.column.provenance.field
         before = previous.model_map.get(model)
         after = new.model_map.get(model)
         if not model or before is None or name not in before.field_map:

@@ -17,7 +17,7 @@ LAYERS = [
      "generator.capture.catalog", "generator.capture.scope", "generator.capture.rpc", "generator.capture.database",
      "generator.capture.odoo_catalog"},
     {"generator.snapshot", "generator.rules", "generator.solutions"},
-    {"generator.odoo_sql", "generator.tables", "generator.tenant"},
+    {"generator.odoo_sql", "generator.tables", "generator.tenant", "generator.mapping"},
     {"generator.ops", "generator.renames", "generator.diff", "generator.upgrade", "generator.planning"},
     {"generator.render", "generator.diagram"},
     {"generator.folder", "generator.runner", "generator.runner.files", "generator.runner.ledger", "generator.runner.apply",

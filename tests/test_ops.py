@@ -97,9 +97,9 @@ def _samples(cls) -> list[ops.Op]:
     met nowhere here fails loudly."""
     import itertools
 
-    from generator.tables import Check, Column, ForeignKey, Index, IndexColumn, Policy, Table, Unique
+    from generator.tables import VALUE, Check, Column, ForeignKey, Index, IndexColumn, Policy, Provenance, Table, Unique
 
-    column = Column("amount", "integer", comment="Amount", origin="x.order.amount")
+    column = Column("amount", "integer", comment="Amount", provenance=Provenance(VALUE, "x.order", "amount", "amount"))
     varchar = Column("amount", "character varying(8)", not_null=True, default="'0'")
     table = Table("x_order", (Column("tenant_id", "uuid", not_null=True), column), ("tenant_id",), "x_order_pkey")
     check = Check("x_order_state_check", "state IN ('a')", ("a",))
