@@ -633,3 +633,25 @@ def solutions(chosen: tuple[solutions_mod.Solution, ...]) -> list[SolutionState]
         out.append(SolutionState(**common, reachable=True, state=state, applied=applied, pending=pending,
                                  drift=drift))
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# import: an Odoo database's rows into the migrated target, for one tenant
+
+def import_options(solution: solutions_mod.Solution | None, **given):
+    """The options of an import: as given, or with the solution's migrations folder, database and
+    placement (``--solution NAME``)."""
+    from generator.importer.run import ImportOptions
+
+    if solution is not None:
+        given.update(migrations_dir=solution.migrations_dir, database_url=solution.database_url(),
+                     placement=solution.placement)
+    return ImportOptions(**given)
+
+
+def import_rows(options, progress: Progress = Silent()):
+    """Load (``options.check``: compare) the tenant's rows from the Odoo database; returns a
+    ``generator.importer.run.ImportResult``."""
+    from generator.importer import run
+
+    return run.run(options, progress)

@@ -43,6 +43,9 @@ def _run(fn, *args, **kwargs):
     except FbsError as exc:
         click.echo(f"fbs-schema: error: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("fbs-schema: interrupted: the transaction in progress was rolled back", err=True)
+        sys.exit(130)
 
 
 def _decorate(fn, options):
@@ -228,7 +231,8 @@ EXIT_CODES = (
     (5, "cannot render"),
     (6, "destructive change refused, or a possible rename to confirm"),
     (7, "migration refused or failed"),
-    (8, "verify found differences"),
+    (8, "verify found differences, or import --check"),
+    (130, "interrupted (Ctrl-C): what committed stays, the rest was rolled back"),
 )
 
 
@@ -854,6 +858,123 @@ def compare_odoo(odoo_dsn, snapshot_path, migrations_dir, rules_path, as_json):
         for i in result.unexplained:
             click.echo(f"  {i.describe()}")
     sys.exit(0 if result.ok else 1)
+
+@cli.command("import")
+@click.option("--odoo-dsn", envvar="ODOO_DSN", show_envvar=True,
+              help="PostgreSQL DSN of the Odoo database to read (17.0, 18.0 or 19.0), read in one REPEATABLE READ, "
+                   "READ ONLY transaction: Odoo may keep running.")
+@click.option("--tenant", required=True, metavar="UUID",
+              help="The tenant the rows are loaded for: every row gets this tenant_id, and every key is computed "
+                   "from (tenant, Odoo table, Odoo id).")
+@lambda fn: _decorate(fn, database_options)
+@click.option("--solution", "solution_name", metavar="NAME",
+              help="Load into this solution of the project config ([solution.NAME]): its migrations folder, "
+                   "database and schema or prefix.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="The project config with the [solution.NAME] sections (default: ./fbs-schema.toml).")
+@click.option("--check", is_flag=True,
+              help="Load nothing: compare, table by table, Odoo's rows (mapped) with the tenant's rows (count and "
+                   "checksum); exit 8 naming every table that differs.")
+@click.option("--on-invalid", type=click.Choice(["stop", "skip"]), default="stop", show_default=True,
+              help="A row whose values the generated schema refuses (a selection value the CHECK does not list, a "
+                   "required field empty in Odoo, a text longer than its size, a reference ON DELETE RESTRICT to a "
+                   "row Odoo does not hold): stop = load nothing and name the rows; skip = load the rest and write "
+                   "the skipped rows to --skipped.")
+@click.option("--skipped", "skipped_path", type=click.Path(dir_okay=False),
+              help="With --on-invalid skip: the file the skipped rows are written to, one JSON object per line "
+                   "(default: fbs-import-skipped-<tenant>.jsonl).")
+@click.option("--jobs", type=click.IntRange(min=1, max=64), default=2, show_default=True,
+              help="Tables loaded at the same time (each with its own connections).")
+@lambda fn: _decorate(fn, lock_options)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output: every table, count and reason.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress messages on standard error.")
+def import_command(odoo_dsn, tenant, database_url, migrations_dir, solution_name, config_path, check, on_invalid,
+                   skipped_path, jobs, wait_for_lock, as_json, quiet):
+    """Load an Odoo database's rows into the migrated target database, for one tenant.
+
+    Every table of the schema gets its Odoo rows: ids become uuids computed from (tenant, Odoo table,
+    id), so every many2one, many2many end and res_model/res_id pair is converted from the row alone;
+    company-dependent values land in the per-company tables. Rows stream through binary COPY, one
+    transaction per table; foreign keys are set aside for the load and put back validated. An import
+    ledger (_fbs_import) makes a second run load only what changed in Odoo (nothing: it says so), and
+    an interrupted run complete. The target must be migrated to the folder's snapshot (exit 7
+    otherwise); the Odoo database must be the series and modules of that snapshot (exit 3).
+    """
+    from generator import api
+
+    solution = None
+    if solution_name:
+        ctx = click.get_current_context()
+        for name, flag in (("migrations_dir", "--migrations"), ("database_url", "--database-url")):
+            if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE:
+                _raise_usage(f"{flag} comes from the solution's config; leave it out with --solution")
+        (solution,) = _run(api.load_solutions, config_path, solution_name, False, databases=True)
+    elif config_path:
+        _raise_usage("--config goes with --solution NAME")
+    if skipped_path and on_invalid != "skip":
+        _raise_usage("--skipped goes with --on-invalid skip")
+    options = api.import_options(solution, odoo_dsn=odoo_dsn or "", tenant=tenant, database_url=database_url,
+                                 migrations_dir=Path(migrations_dir), check=check, on_invalid=on_invalid,
+                                 skipped_path=Path(skipped_path) if skipped_path else None, jobs=jobs,
+                                 wait_for_lock=wait_for_lock)
+    result = _run(api.import_rows, options, StderrProgress(quiet or as_json))
+    if as_json:
+        click.echo(json.dumps(_import_json(result), indent=1))
+    else:
+        _report_import(result)
+    sys.exit(8 if not result.ok else 0)
+
+
+def _import_json(result) -> dict:
+    return {
+        "ok": result.ok,
+        "tenant": result.tenant,
+        "check": result.check,
+        "seconds": round(result.seconds, 3),
+        "loaded_rows": result.loaded_rows,
+        "foreign_keys": result.foreign_keys,
+        "tables": [dataclasses.asdict(t) for t in result.tables],
+        "rows_not_carried": [dataclasses.asdict(p) for p in result.problems],
+        "skipped_file": result.skipped_file,
+        "notes": list(result.notes),
+    }
+
+
+def _report_import(result) -> None:
+    rows = [("table", "from Odoo", "Odoo rows", "rows", "not carried", "values nulled", "seconds", "")]
+    for t in result.tables:
+        nulled = sum(t.nulled.values())
+        rows.append((t.table, t.odoo_table, f"{t.source_rows:,}", f"{t.rows:,}", f"{t.left_out:,}" if t.left_out else "",
+                     f"{nulled:,}" if nulled else "", f"{t.seconds:.2f}" if t.seconds else "", t.action))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        click.echo("  ".join(c.rjust(w) if 1 < i < 7 else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
+                   .rstrip())
+    for t in result.tables:
+        for column, n in sorted(t.nulled.items()):
+            click.echo(f"{t.table}.{column}: {n:,} value(s) nulled (their row or model is not in the schema)")
+        if t.detail:
+            click.echo(f"{t.table}: {t.detail}")
+    for p in result.problems:
+        click.echo(f"not carried ({'skipped' if p.action == 'invalid' else p.action}): {p.table}: {p.describe()}")
+    if result.skipped_file:
+        click.echo(f"skipped rows written to {result.skipped_file}")
+    for note in result.notes:
+        click.echo(f"note: {note}")
+    if result.check:
+        different = len(result.differences)
+        fks = f"; {result.foreign_keys} foreign key(s) set aside or NOT VALID" if result.foreign_keys else ""
+        click.echo(f"import --check: {len(result.tables) - different} table(s) equal, {different} differ{fks}")
+        return
+    loaded = [t for t in result.tables if t.action == "loaded"]
+    if not loaded:
+        click.echo(f"nothing to load: tenant {result.tenant} already holds Odoo's rows ({len(result.tables)} tables "
+                   "unchanged)")
+        return
+    click.echo(f"loaded {result.loaded_rows:,} row(s) into {len(loaded)} table(s) for tenant {result.tenant} in "
+               f"{result.seconds:.1f} s ({len(result.tables) - len(loaded)} unchanged); "
+               f"{result.foreign_keys} foreign key(s) put back and validated")
+
 
 def _raise(exc: Exception):
     raise exc

@@ -87,3 +87,9 @@ class VerifyMismatch(FbsError):
 def one_line(exc: BaseException) -> str:
     """A driver's message on one line (libpq's connection errors span several)."""
     return "; ".join(line.strip() for line in str(exc).strip().splitlines() if line.strip())
+
+
+class Interrupted(FbsError):
+    """Ctrl-C (SIGINT) or SIGTERM: the message says what was committed and what was rolled back."""
+
+    exit_code = 130

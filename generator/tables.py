@@ -93,6 +93,8 @@ class Check:
     # For selection CHECKs: the allowed values (to tell widening from narrowing)
     values: tuple[str, ...] | None = None
     origin: str = field(default="", compare=False)
+    # The columns the expression reads (not compared: the expression says it)
+    columns: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)

@@ -351,7 +351,7 @@ def rule_selection(names: _Names, f: Field, col: str, origin: str, path: _Path |
     values = tuple(s.value for s in f.selection)
     expr = f"{ident(col)} IN ({', '.join(literal(v) for v in values)})"
     return Parts(checks=(Check(names.constraints.claim(f"{names.table}_{col}_check", origin, path), expr, values,
-                               origin),))
+                               origin, (col,)),))
 
 
 def rule_field_index(ctx: _Context, names: _Names, f: Field, col: str, origin: str, path: _Path | None) -> Parts:
@@ -457,7 +457,7 @@ def rule_declared(ctx: _Context, names: _Names, model: Model, models: list[Model
                                                 name=ctx.placement.table(c.name), unique=tr.unique, path=path),)))
         else:
             found.append(Parts(checks=(Check(names.constraints.claim(c.name, owner, path), tr.expression or "", None,
-                                              owner),)))
+                                              owner, tuple(by_field[x] for x in tr.columns if x in by_field)),)))
     return total(found)
 
 
@@ -510,7 +510,7 @@ def rule_rules_file(ctx: _Context, names: _Names, column_of: dict[str, str], typ
         if rule.values is not None:
             terms.append(f"{col} IN ({', '.join(literal(v) for v in rule.values)})")
         name = names.constraints.claim(f"{table}_{column_of[rule.field]}_rule_check", rule.at)
-        found.append(Parts(checks=(Check(name, " AND ".join(terms), None, rule.at),)))
+        found.append(Parts(checks=(Check(name, " AND ".join(terms), None, rule.at, (column_of[rule.field],)),)))
     return total(found)
 
 
