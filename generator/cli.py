@@ -936,6 +936,7 @@ def _import_json(result) -> dict:
         "tables": [dataclasses.asdict(t) for t in result.tables],
         "rows_not_carried": [dataclasses.asdict(p) for p in result.problems],
         "skipped_file": result.skipped_file,
+        "phases": result.phases,
         "notes": list(result.notes),
     }
 

@@ -50,6 +50,10 @@ class Target:
     postgres_syntax: bool = True
     # Run and tested on a real server by this project (False: written from the engine's docs)
     runnable_here: bool = True
+    # import: a table that holds no row yet is loaded TRUNCATE + COPY ... FREEZE, its plain indexes
+    # built after the rows (rows frozen and all-visible: the index builds and the foreign-key
+    # validations read them without visibility checks, through index-only scans)
+    copy_freeze: bool = True
 
 
 POSTGRES = Target("postgres", "PostgreSQL 15+")
@@ -60,6 +64,7 @@ CITUS = Target(
     set_null_columns=False,
     distribute=True,
     one_block=True,
+    copy_freeze=False,  # not proven on distributed tables: plain COPY
     settings=(
         # DDL on many distributed tables in one transaction: one connection per worker, so a later
         # statement never meets "there was a parallel operation on a distributed table"
@@ -88,6 +93,7 @@ YUGABYTE = Target(
     gin_multicolumn=False,
     advisory_locks=False,  # not before 2025.1, and then only behind a flag
     transactional_ddl=False,
+    copy_freeze=False,
     header=_YUGABYTE_HEADER,
     postgres_syntax=False,  # PRIMARY KEY ((tenant_id) HASH, ...)
     runnable_here=False,
@@ -102,6 +108,7 @@ YUGABYTE_COLOCATED = Target(
     gin_multicolumn=False,
     advisory_locks=False,
     transactional_ddl=False,
+    copy_freeze=False,
     header=_YUGABYTE_HEADER + (
         "Colocated: create the database WITH COLOCATION = true; primary keys are range keys led by tenant_id.",
     ),

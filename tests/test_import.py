@@ -331,7 +331,7 @@ def test_an_interrupted_import_completes_when_run_again(demo, imported, how):
             with psycopg.connect(target) as conn:
                 committed = conn.execute("SELECT count(*) FROM _fbs_import").fetchone()[0]
                 set_aside = conn.execute("SELECT count(*) FROM _fbs_import_set_aside").fetchone()[0]
-            assert committed > 50 and set_aside > 400
+            assert committed > 0 and set_aside > 400
             proc.send_signal(signal.SIGKILL if how == "kill -9" else signal.SIGINT)
             out, err = proc.communicate()
         finally:

@@ -22,7 +22,7 @@ foreign key still set aside or NOT VALID is a difference too.
 from __future__ import annotations
 
 import json
-import os
+import re
 import threading
 import time
 import uuid
@@ -38,6 +38,7 @@ from generator import target as target_mod
 from generator import tenant as tenant_rules
 from generator.errors import CaptureError, Interrupted, MigrationError, SnapshotError, UsageError, one_line
 from generator.importer import integrity as integrity_mod
+from generator.importer import keys
 from generator.importer import plan as plan_mod
 from generator.importer import source as source_mod
 from generator.importer import sql
@@ -78,7 +79,9 @@ class TableResult:
     left_out: int = 0  # Odoo rows not carried (dropped with a row not carried, or skipped)
     nulled: dict[str, int] = field(default_factory=dict)  # column -> values a carried row lost
     seconds: float = 0.0
-    indexes_rebuilt: int = 0  # secondary indexes set aside for the load and built after it
+    indexes_rebuilt: int = 0  # plain indexes set aside for the load and built after it
+    copy_seconds: float = 0.0  # of ``seconds``: streaming the rows
+    index_seconds: float = 0.0  # of ``seconds``: building the indexes set aside
     detail: str = ""  # --check: what differs
 
 
@@ -92,6 +95,7 @@ class ImportResult:
     foreign_keys: int  # put back and validated (import); still set aside or NOT VALID (--check)
     seconds: float
     skipped_file: str | None = None
+    phases: dict[str, float] = field(default_factory=dict)  # seconds: check, compare, set aside, load, put back, validate
 
     @property
     def loaded_rows(self) -> int:
@@ -118,7 +122,9 @@ class _Context:
     method: str  # checksum method: "record" (PostgreSQL 14+ sources) or "text"
     excluded: dict[str, tuple[int, ...]]
     left_out: dict[str, int]
+    sizes: dict[str, int]  # Odoo table -> its estimated rows
     progress: object
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per phase, for the report
     connections: list[psycopg.Connection] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -196,10 +202,12 @@ def run(options: ImportOptions, progress) -> ImportResult:
         loads = plan_mod.plans(mapping, snap, facts, tenant)
         source_mod.check(facts, snap, [n for load in loads for n in load.needed])
         method = "record" if src.info.server_version >= 140000 else "text"
+        checked = time.perf_counter()
         found = integrity_mod.check(src, loads, options.on_invalid, progress.step)
+        checked = time.perf_counter() - checked
         _refuse_invalid(found, options)
         ctx = _Context(options, tenant, sha, target, schema, loads, snapshot_id, method, found.frozen(),
-                       {k: len(v) for k, v in found.excluded.items()}, progress)
+                       {k: len(v) for k, v in found.excluded.items()}, facts.sizes, progress, {"check": checked})
         skipped = _write_skipped(found, options) if options.on_invalid == integrity_mod.SKIP else None
         notes = _notes(src, loads, snap)
         if options.check:
@@ -208,7 +216,7 @@ def run(options: ImportOptions, progress) -> ImportResult:
             with runner.locked(_run_options(options), progress) as conn:
                 tables, fks = _import(ctx, conn)
         return ImportResult(str(tenant), options.check, tables, tuple(found.problems), notes, fks,
-                            time.perf_counter() - started, skipped)
+                            time.perf_counter() - started, skipped, {k: round(v, 3) for k, v in ctx.phases.items()})
     except psycopg.OperationalError as exc:
         raise MigrationError(f"a database connection failed during the import: {one_line(exc)}") from None
     finally:
@@ -290,6 +298,7 @@ def _import(ctx: _Context, lock_conn: psycopg.Connection) -> tuple[tuple[TableRe
     results: dict[str, TableResult] = {}
     to_load = [x for x in ctx.loads if x.table not in previous or previous[x.table][2] != ctx.snapshot_sha]
     candidates = [x for x in ctx.loads if x not in to_load]
+    clock = time.perf_counter()
     if candidates:
         ctx.progress.step(f"comparing {len(candidates)} loaded table(s) with Odoo's rows")
         for load, (odoo, ours) in _parallel(ctx, candidates, _fingerprints):
@@ -298,13 +307,24 @@ def _import(ctx: _Context, lock_conn: psycopg.Connection) -> tuple[tuple[TableRe
                                                   ours[0], ctx.left_out.get(load.odoo_table, 0) if load.row_id else 0)
             else:
                 to_load.append(load)
+    clock = _phase(ctx, "compare", clock)
     set_aside = _set_aside(ctx, lock_conn, [x.table for x in to_load])
+    clock = _phase(ctx, "set aside", clock)
     if to_load:
         ctx.progress.step(f"loading {len(to_load)} table(s), {ctx.options.jobs} at a time")
-        for load, result in _parallel(ctx, sorted(to_load, key=lambda x: x.table), _load_table):
+        # the largest first: the last table to finish is a small one, whatever the number of jobs
+        biggest_first = sorted(to_load, key=lambda x: (-ctx.sizes.get(x.odoo_table, 0), x.table))
+        for load, result in _parallel(ctx, biggest_first, _load_table):
             results[load.table] = result
+    _phase(ctx, "load", clock)
     restored = _put_back(ctx, lock_conn) if set_aside or _pending_set_aside(lock_conn) else 0
     return tuple(results[x.table] for x in ctx.loads), restored
+
+
+def _phase(ctx: _Context, name: str, since: float) -> float:
+    now = time.perf_counter()
+    ctx.phases[name] = ctx.phases.get(name, 0.0) + now - since
+    return now
 
 
 def _parallel(ctx: _Context, loads: list[Load], work):
@@ -372,74 +392,94 @@ def _settings(conn: psycopg.Connection, target: target_mod.Target) -> None:
         conn.execute("SELECT set_config(%s, %s, true)", (name, value))
 
 
+SMALL = 10_000  # Odoo rows: a smaller table is loaded with its indexes in place (the DDL would cost more)
+
+
 def _load_table(ctx: _Context, load: Load, src: psycopg.Connection, tgt: psycopg.Connection) -> TableResult:
+    """One table in one transaction: this tenant's earlier rows of it out, Odoo's rows in, its ledger row."""
     start = time.perf_counter()
     stats = src.execute(sql.stats(load, ctx.tenant, ctx.excluded)).fetchone()
     source_rows, nulled = stats[0], {v.column: n for v, n in zip(sql.counted(load), stats[1:]) if n}
-    table = ctx.schema.table(load.table)
-    rebuilt = []
+    rebuilt: list = []
+    copy_seconds = index_seconds = 0.0
     try:
         with tgt.transaction():
             _settings(tgt, ctx.target)
-            tgt.execute("SET LOCAL maintenance_work_mem = '256MB'")
             if tgt.execute(sql.any_row(load)).fetchone()[0]:
                 tgt.execute(sql.delete(load, ctx.tenant))
-            elif ctx.target.transactional_ddl:
-                # an empty table (no tenant's rows yet): its plain indexes are built once after the
-                # rows are in, far faster than row by row; in this transaction, so never left without
-                rebuilt = _drop_indexes(ctx, tgt, table)
-            with src.cursor().copy(sql.copy_out_source(load, ctx.tenant, ctx.excluded)) as out, \
-                    tgt.cursor().copy(sql.copy_in(load)) as into:
-                for data in out:
-                    into.write(data)
+                freeze = False
+            elif source_rows >= SMALL and ctx.target.transactional_ddl:
+                freeze, rebuilt = _set_indexes_aside(ctx, tgt, load)
+            else:
+                freeze = False
+            if source_rows:
+                copy_seconds = _copy(ctx, load, src, tgt, freeze)
+            started = time.perf_counter()
             for index in rebuilt:
                 tgt.execute(sql.create_index(index, ctx.target))
+            index_seconds = time.perf_counter() - started
             rows, total = tgt.execute(sql.target_fingerprint(load, ctx.tenant, ctx.method, imported_only=True)).fetchone()
-            checksum = _checksum(ctx, total)
             seconds = time.perf_counter() - start
-            tgt.execute(
-                f"INSERT INTO {LEDGER} (tenant_id, table_name, odoo_table, source_rows, loaded_rows, checksum, "
-                "snapshot_sha256, done, seconds) VALUES (%s, %s, %s, %s, %s, %s, %s, TRUE, %s) "
-                "ON CONFLICT (tenant_id, table_name) DO UPDATE SET odoo_table = EXCLUDED.odoo_table, "
-                "source_rows = EXCLUDED.source_rows, loaded_rows = EXCLUDED.loaded_rows, checksum = EXCLUDED.checksum, "
-                "snapshot_sha256 = EXCLUDED.snapshot_sha256, done = TRUE, loaded_at = now(), seconds = EXCLUDED.seconds",
-                (ctx.tenant, load.table, load.odoo_table, source_rows, rows, checksum, ctx.snapshot_sha, seconds))
+            tgt.execute(source_mod.query("ledger_write"), {
+                "tenant": ctx.tenant, "table": load.table, "odoo_table": load.odoo_table, "source_rows": source_rows,
+                "rows": rows, "checksum": _checksum(ctx, total), "sha": ctx.snapshot_sha, "seconds": seconds})
     except psycopg.errors.QueryCanceled:
         raise
     except psycopg.Error as exc:
-        raise _load_failure(ctx, load, src, exc) from None
-    ctx.progress.step(f"loaded {load.table}: {rows:,} row(s) in {seconds:.2f} s")
+        raise _load_failure(load, ctx.tenant, exc) from None
+    if rows:
+        ctx.progress.step(f"loaded {load.table}: {rows:,} row(s) in {seconds:.2f} s")
     left_out = ctx.left_out.get(load.odoo_table, 0) if load.row_id else max(0, source_rows - rows)
     return TableResult(load.table, load.odoo_table, load.describe, LOADED, source_rows, rows, left_out, nulled,
-                       seconds, len(rebuilt))
+                       round(seconds, 3), len(rebuilt), round(copy_seconds, 3), round(index_seconds, 3))
 
 
-def _load_failure(ctx: _Context, load: Load, src: psycopg.Connection, exc: psycopg.Error) -> MigrationError:
+def _set_indexes_aside(ctx: _Context, tgt: psycopg.Connection, load: Load) -> tuple[bool, list]:
+    """A table no tenant has rows in yet: its plain indexes are built once after the rows are in, far
+    faster than row by row, in the same transaction (never left without them). Emptied by TRUNCATE
+    (it holds nothing, and its foreign keys are set aside), its rows go in frozen: the index builds
+    and the validations read them without visibility checks. (freeze, the indexes set aside)"""
+    tgt.execute("SET LOCAL maintenance_work_mem = '256MB'")
+    freeze = ctx.target.copy_freeze
+    if freeze:
+        tgt.execute(sql.truncate(load))
+    present = {r[0] for r in tgt.execute(source_mod.query("target_indexes"), {"table": load.table}).fetchall()}
+    rebuilt = [i for i in ctx.schema.table(load.table).indexes if not i.unique and i.name in present]
+    for index in rebuilt:
+        tgt.execute(sql.drop_index(index, ctx.target))
+    return freeze, rebuilt
+
+
+def _copy(ctx: _Context, load: Load, src: psycopg.Connection, tgt: psycopg.Connection, freeze: bool) -> float:
+    """Odoo's rows, mapped by the source's query, streamed into the target's COPY (binary, never a
+    whole table in memory). Returns the seconds it took."""
+    started = time.perf_counter()
+    with src.cursor().copy(sql.copy_out_source(load, ctx.tenant, ctx.excluded)) as out, \
+            tgt.cursor().copy(sql.copy_in(load, freeze)) as into:
+        for data in out:
+            into.write(data)
+    return time.perf_counter() - started
+
+
+_FAILING_ROW = re.compile(r"Failing row contains \([^,]*, ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
+
+
+def _load_failure(load: Load, tenant_id: uuid.UUID, exc: psycopg.Error) -> MigrationError:
     """A row the target refused during the COPY (a constraint no check could foresee): the table, the
-    row and the constraint named; nothing of the table was committed."""
+    Odoo row (its id read back from the key) and the constraint named; nothing of the table committed."""
     diag = exc.diag
     where = ""
-    context = diag.context or ""
-    if "line " in context and load.row_id:
-        try:
-            line = int(context.rsplit("line ", 1)[1].split(",")[0].split()[0])
-        except (ValueError, IndexError):
-            line = 0
-        where = f" (row {line} of the load)" if line else ""
-    detail = f"; {diag.message_detail}" if diag.message_detail else ""
+    found = _FAILING_ROW.search(diag.message_detail or "")
+    if found and load.row_id:
+        key = uuid.UUID(found.group(1))
+        if key.hex[:16] == keys.prefix(tenant_id, load.odoo_table):
+            where = f", Odoo id {int(key.hex[16:], 16) & keys.LOW_62}"
     what = f", constraint {diag.constraint_name}" if diag.constraint_name else ""
     column = f", column {diag.column_name}" if diag.column_name else ""
+    detail = f"; {diag.message_detail}" if diag.message_detail and not where else ""
     return MigrationError(f"loading {load.table} (from {load.odoo_table}) failed{where}{what}{column}: "
                           f"{diag.message_primary or one_line(exc)}{detail}; nothing of {load.table} was committed "
                           "(tables loaded before it stay; run the command again after fixing the cause)")
-
-
-def _drop_indexes(ctx: _Context, tgt: psycopg.Connection, table) -> list:
-    present = {r[0] for r in tgt.execute(source_mod.query("target_indexes"), {"table": table.name}).fetchall()}
-    out = [i for i in table.indexes if not i.unique and i.name in present]
-    for index in out:
-        tgt.execute(sql.drop_index(index, ctx.target))
-    return out
 
 
 # -- foreign keys set aside and put back ---------------------------------------------------------
@@ -479,35 +519,53 @@ def _put_back(ctx: _Context, conn: psycopg.Connection) -> int:
     wanted = {(t.name, k.name): k for t in ctx.schema.tables for k in t.foreign_keys}
     present = {(t, n): v for t, n, v in conn.execute(source_mod.query("target_constraints")).fetchall()}
     ctx.progress.step(f"putting {len(recorded)} foreign key(s) back")
+    clock = time.perf_counter()
     with conn.transaction():
         _settings(conn, ctx.target)
         for t, name in recorded:
             if (t, name) in wanted and (t, name) not in present:
                 conn.execute(sql.add_foreign_key(t, wanted[(t, name)], ctx.target))
+    clock = _phase(ctx, "put back", clock)
     to_validate = [(t, wanted[(t, n)]) for t, n in recorded if (t, n) in wanted and not present.get((t, n), False)]
+    odoo_of = {x.table: x.odoo_table for x in ctx.loads}
+    to_validate.sort(key=lambda pair: (-ctx.sizes.get(odoo_of.get(pair[0], ""), 0), pair[0], pair[1].name))
     ctx.progress.step(f"validating {len(to_validate)} foreign key(s)")
-    failures = []
+    failures: list[str] = []
+    local = threading.local()
+    made: list[psycopg.Connection] = []
 
     def validate(pair):
         t, k = pair
-        c = _target_connection(ctx)
+        if not hasattr(local, "conn"):
+            local.conn = _target_connection(ctx)
+            made.append(local.conn)
         try:
-            with c.transaction():
-                _settings(c, ctx.target)
-                c.execute(sql.validate_foreign_key(t, k, ctx.target))
+            with local.conn.transaction():
+                _settings(local.conn, ctx.target)
+                local.conn.execute(sql.validate_foreign_key(t, k, ctx.target))
         except psycopg.Error as exc:
             detail = f" ({exc.diag.message_detail})" if exc.diag.message_detail else ""
             failures.append(f"{t}.{k.name}: {exc.diag.message_primary or one_line(exc)}{detail}")
-        finally:
-            c.close()
 
-    with ThreadPoolExecutor(max_workers=ctx.options.jobs, thread_name_prefix="fbs-validate") as pool:
+    pool = ThreadPoolExecutor(max_workers=ctx.options.jobs, thread_name_prefix="fbs-validate")
+    try:
         list(pool.map(validate, to_validate))
+    except KeyboardInterrupt:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for c in made:
+            c.cancel()
+        raise Interrupted("interrupted while validating the foreign keys: the rows are loaded, the foreign keys are "
+                          "back NOT VALID; run the same command again to validate them") from None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        for c in made:
+            c.close()
     if failures:
         raise MigrationError("foreign keys could not be validated after the load (they stay NOT VALID and are "
                              "recorded in " + SET_ASIDE + "; the next run validates them again):\n" +
                              "\n".join(f"  - {f}" for f in failures[:20]))
     conn.execute(f"DELETE FROM {SET_ASIDE}")
+    _phase(ctx, "validate", clock)
     return len(recorded)
 
 

@@ -33,6 +33,7 @@ class Facts:
     # (table, column, referenced table) of every validated single-column foreign key: such a column
     # never holds an id its referenced table lacks, so no load needs to look
     validated: frozenset[tuple[str, str, str]]
+    sizes: dict[str, int]  # table -> the planner's estimate of its rows
 
 
 def connect(dsn: str) -> psycopg.Connection:
@@ -74,7 +75,8 @@ def facts(conn: psycopg.Connection, tables: list[str]) -> Facts:
     for table, column, ctype in conn.execute(query("source_columns"), {"tables": tables}).fetchall():
         columns.setdefault(table, {})[column] = ctype
     validated = frozenset(tuple(r) for r in conn.execute(query("source_foreign_keys")).fetchall())
-    return Facts(odoo_series(base), frozenset(name for name, _ in modules), columns, validated)
+    sizes = dict(conn.execute(query("source_sizes"), {"tables": tables}).fetchall())
+    return Facts(odoo_series(base), frozenset(name for name, _ in modules), columns, validated, sizes)
 
 
 def check(found: Facts, snapshot: Snapshot, needed: list[tuple[str, str, str]]) -> None:

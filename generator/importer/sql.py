@@ -68,8 +68,12 @@ def delete(load: Load, tenant: uuid.UUID) -> str:
     return _text(_macros("target").delete(load, str(tenant), str(low), str(high)))
 
 
-def copy_in(load: Load) -> str:
-    return _text(_macros("target").copy_in(load))
+def copy_in(load: Load, freeze: bool = False) -> str:
+    return _text(_macros("target").copy_in(load, freeze))
+
+
+def truncate(load: Load) -> str:
+    return _text(_macros("target").truncate(load))
 
 
 def source_fingerprint(load: Load, tenant: uuid.UUID, excluded: Excluded, method: str) -> str:

@@ -5,15 +5,14 @@ SELECT
     a.attname AS column_name,
     r.relname AS referenced_table
 FROM pg_constraint AS k
-INNER JOIN pg_class AS c ON c.oid = k.conrelid
-INNER JOIN pg_class AS r ON r.oid = k.confrelid
-INNER JOIN pg_attribute AS a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
+INNER JOIN pg_class AS c ON k.conrelid = c.oid
+INNER JOIN pg_class AS r ON k.confrelid = r.oid
+INNER JOIN pg_attribute AS a ON k.conrelid = a.attrelid AND k.conkey[1] = a.attnum
+INNER JOIN pg_attribute AS ra ON k.confrelid = ra.attrelid AND k.confkey[1] = ra.attnum
 WHERE
     k.contype = 'f'
     AND k.convalidated
     AND cardinality(k.conkey) = 1
+    AND ra.attname = 'id'
     AND c.relnamespace = current_schema()::regnamespace
     AND r.relnamespace = current_schema()::regnamespace
-    AND k.confkey = ARRAY[(
-        SELECT ra.attnum FROM pg_attribute AS ra WHERE ra.attrelid = k.confrelid AND ra.attname = 'id'
-    )]
