@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -24,7 +23,6 @@ from psycopg import sql
 
 from bench import odoo_source
 from generator import api, folder as folder_mod, mapping, tenant
-from generator.importer import plan as plan_mod
 from generator.runner.apply import RunOptions
 from tests.support import pg
 from tests.support.migrations import generate

@@ -8,7 +8,6 @@ The key layout itself (generator/importer/keys.py against the SQL macro) is chec
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys

@@ -18,7 +18,7 @@ from psycopg.rows import dict_row
 
 from generator.capture import profiles
 from generator.capture.records import OdooMetadata, build_metadata, odoo_series
-from generator.dsn import redact
+from generator.dsn import connect_error, redact
 from generator.errors import CaptureError, one_line
 
 TABLES = (
@@ -38,7 +38,7 @@ def fetch(dsn: str, *, lang: str = "en_US", company_dependent: tuple[tuple[str, 
     try:
         conn = psycopg.connect(dsn, row_factory=dict_row, connect_timeout=15)
     except psycopg.Error as exc:
-        raise CaptureError(f"cannot connect to the Odoo database ({redact(dsn)}): {one_line(exc)}") from None
+        raise CaptureError(connect_error("the Odoo database", dsn, exc)) from None
     rows: dict[str, list[dict]] = {}
     profile = profiles.for_series("unknown")
     with conn:

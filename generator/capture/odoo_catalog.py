@@ -11,7 +11,7 @@ from importlib import resources
 import psycopg
 from psycopg.rows import dict_row
 
-from generator.dsn import redact
+from generator.dsn import connect_error
 from generator.errors import CaptureError, one_line
 
 # pg_constraint.confdeltype -> the ON DELETE words
@@ -70,7 +70,7 @@ def read(dsn: str) -> tuple[PgTable, ...]:
     try:
         conn = psycopg.connect(dsn, row_factory=dict_row, connect_timeout=15)
     except psycopg.Error as exc:
-        raise CaptureError(f"cannot connect to the Odoo database ({redact(dsn)}): {one_line(exc)}") from None
+        raise CaptureError(connect_error("the Odoo database", dsn, exc)) from None
     with conn:
         conn.read_only = True
         try:

@@ -30,7 +30,6 @@ from generator.importer.source import Facts
 from generator.mapping import Mapping, TableMap
 from generator.model import Field, Model, Snapshot
 from generator.capture.catalog import default_table
-from generator.tables import Schema
 from generator.tenant import COMPANY_MODEL
 
 TENANT, KEY, NATURAL_KEY, VALUE, RECORD_ID, REFERENCE, NULL = (

@@ -36,7 +36,7 @@ from generator import folder as folder_mod
 from generator import mapping as mapping_mod
 from generator import target as target_mod
 from generator import tenant as tenant_rules
-from generator.errors import CaptureError, Interrupted, MigrationError, SnapshotError, UsageError, one_line
+from generator.errors import Interrupted, MigrationError, SnapshotError, UsageError, one_line
 from generator.importer import integrity as integrity_mod
 from generator.importer import keys
 from generator.importer import plan as plan_mod

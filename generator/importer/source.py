@@ -13,8 +13,8 @@ import psycopg
 from psycopg import sql
 
 from generator.capture.records import odoo_series
-from generator.dsn import redact
-from generator.errors import CaptureError, one_line
+from generator.dsn import connect_error
+from generator.errors import CaptureError
 from generator.model import Snapshot
 
 
@@ -43,7 +43,7 @@ def connect(dsn: str) -> psycopg.Connection:
         conn = psycopg.connect(dsn, autocommit=True, connect_timeout=15,
                                application_name="fbs-schema import (source)")
     except psycopg.Error as exc:
-        raise CaptureError(f"cannot connect to the Odoo database ({redact(dsn)}): {one_line(exc)}") from None
+        raise CaptureError(connect_error("the Odoo database", dsn, exc)) from None
     # float8 -> text gives the shortest text that reads back as the same double (PostgreSQL 12+)
     for name, value in SESSION:
         conn.execute("SELECT set_config(%s, %s, false)", (name, value))

@@ -21,7 +21,7 @@ import psycopg
 from psycopg import errors as pgerrors
 
 from generator import target as target_mod
-from generator.errors import MigrationError, one_line
+from generator.errors import MigrationError
 from generator.placement import DEFAULT as DEFAULT_PLACEMENT
 from generator.placement import Placement
 from generator.runner import files as mfiles
@@ -89,9 +89,9 @@ def connect(url: str | None, placement: Placement = DEFAULT_PLACEMENT) -> psycop
     try:
         conn = psycopg.connect(dsn, autocommit=True, application_name="fbs-schema", connect_timeout=15)
     except psycopg.Error as exc:
-        from generator.dsn import redact
+        from generator.dsn import connect_error
 
-        raise MigrationError(f"cannot connect to {redact(dsn)}: {one_line(exc)}") from None
+        raise MigrationError(connect_error("the database", dsn, exc)) from None
     try:  # a backend whose client died stops at once instead of finishing a long statement (PG 14+)
         conn.execute("SET client_connection_check_interval = '1s'")
     except psycopg.Error:
