@@ -6,7 +6,9 @@ Each test database is made on all nodes by Citus's recipe (tests/support/citus.p
 
 from __future__ import annotations
 
+import json
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from generator import api
 from generator import folder as folder_mod
 from generator.capture.scope import Scope, select
 from generator.runner.apply import RunOptions
-from tests.support import behaviour, citus
+from tests.support import behaviour, citus, odoo_demo
 from tests.support.migrations import generate
 from tests.support.versions import catalog
 
@@ -213,3 +215,47 @@ def test_revert_on_the_coordinator(tmp_path):
         assert citus.placement(dsn) == (0, 0, 0)
         migrate(folder, dsn)
         assert_distributed_and_verified(dsn, folder)
+
+
+@pytest.mark.skipif(not odoo_demo.available(), reason=odoo_demo.MISSING)
+def test_import_of_the_odoo_demo_database(citus_folder, pg_server):
+    """`fbs-schema import` of the real Odoo 17.0 demo database (on the local PostgreSQL) into the
+    bundled snapshot's Citus migrations, as two tenants: every table holds Odoo's rows per tenant,
+    each tenant's rows of every table on one shard group, every foreign key validated, verify clean,
+    import --check equal, a tenant's join one task."""
+    tenants = (uuid.UUID("0c0c0c0c-0000-4000-8000-00000000000c"), uuid.UUID("0d0d0d0d-0000-4000-8000-00000000000d"))
+    with odoo_demo.fresh() as source, citus.fresh_database() as dsn:
+        migrate(citus_folder, dsn)
+        for tenant_id in tenants:
+            proc = subprocess.run([sys.executable, "-m", "generator", "import", "--odoo-dsn", source,
+                                   "--database-url", dsn, "--migrations", str(citus_folder), "--tenant",
+                                   str(tenant_id), "--json"], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+            assert proc.returncode == 0, proc.stderr
+        report = json.loads(proc.stdout)
+        dropped = {(p["odoo_table"], p["odoo_id"]) for p in report["rows_not_carried"]}
+        with psycopg.connect(source) as odoo, psycopg.connect(dsn) as ours:
+            compared = 0
+            for t in report["tables"]:
+                if t["table"] != t["odoo_table"]:
+                    continue
+                odoo_rows = odoo.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(t["table"]))).fetchone()[0]
+                expected = odoo_rows - sum(1 for table, _ in dropped if table == t["table"])
+                for tenant_id in tenants:
+                    got = ours.execute(sql.SQL("SELECT count(*) FROM {} WHERE tenant_id = %s").format(
+                        sql.Identifier(t["table"])), (tenant_id,)).fetchone()[0]
+                    assert got == expected, (t["table"], tenant_id)
+                if expected:
+                    shards = ours.execute(sql.SQL(
+                        "SELECT count(DISTINCT get_shard_id_for_distribution_column({}, tenant_id)) FROM {} "
+                        "WHERE tenant_id = %s").format(sql.Literal(t["table"]), sql.Identifier(t["table"])),
+                        (tenants[0],)).fetchone()[0]
+                    assert shards == 1, t["table"]
+                compared += 1
+            assert compared > 100
+            assert ours.execute("SELECT count(*) FROM pg_constraint WHERE NOT convalidated").fetchone()[0] == 0
+        assert_distributed_and_verified(dsn, citus_folder)
+        check = subprocess.run([sys.executable, "-m", "generator", "import", "--odoo-dsn", source, "--database-url", dsn,
+                                "--migrations", str(citus_folder), "--tenant", str(tenants[0]), "--check"],
+                               capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        assert check.returncode == 0, check.stdout + check.stderr
+        assert tasks(dsn, JOIN, tenants[0]) == [1]

@@ -36,6 +36,7 @@ from generator import folder as folder_mod
 from generator import mapping as mapping_mod
 from generator import target as target_mod
 from generator import tenant as tenant_rules
+from generator.dsn import scrub
 from generator.errors import Interrupted, MigrationError, SnapshotError, UsageError, one_line
 from generator.importer import integrity as integrity_mod
 from generator.importer import keys
@@ -217,8 +218,10 @@ def run(options: ImportOptions, progress) -> ImportResult:
                 tables, fks = _import(ctx, conn)
         return ImportResult(str(tenant), options.check, tables, tuple(found.problems), notes, fks,
                             time.perf_counter() - started, skipped, {k: round(v, 3) for k, v in ctx.phases.items()})
-    except psycopg.OperationalError as exc:
-        raise MigrationError(f"a database connection failed during the import: {one_line(exc)}") from None
+    except psycopg.Error as exc:
+        raise MigrationError(f"the import failed: {scrub(one_line(exc), options.odoo_dsn, options.database_url)}; "
+                             "the tables loaded before stay (each with its ledger row): run the same command again "
+                             "to carry on") from None
     finally:
         src.close()
 
@@ -502,14 +505,22 @@ def _set_aside(ctx: _Context, conn: psycopg.Connection, tables: list[str]) -> in
     if not chosen:
         return 0
     ctx.progress.step(f"setting {len(chosen)} foreign key(s) aside for the load")
-    with conn.transaction():
-        _settings(conn, ctx.target)
-        with conn.cursor() as cur:
-            cur.executemany(f"INSERT INTO {SET_ASIDE} (table_name, constraint_name) VALUES (%s, %s) "
-                            "ON CONFLICT DO NOTHING", [(t, k.name) for t, k in chosen])
-        for t, k in chosen:
-            conn.execute(sql.drop_foreign_key(t, k, ctx.target))
+    for table, batch in _by_table(chosen):  # a transaction per table: a bounded number of locks each
+        with conn.transaction():
+            _settings(conn, ctx.target)
+            with conn.cursor() as cur:
+                cur.executemany(f"INSERT INTO {SET_ASIDE} (table_name, constraint_name) VALUES (%s, %s) "
+                                "ON CONFLICT DO NOTHING", [(table, k.name) for k in batch])
+            for k in batch:
+                conn.execute(sql.drop_foreign_key(table, k, ctx.target))
     return len(chosen)
+
+
+def _by_table(pairs: list[tuple[str, ForeignKey]]) -> list[tuple[str, list[ForeignKey]]]:
+    grouped: dict[str, list[ForeignKey]] = {}
+    for table, k in pairs:
+        grouped.setdefault(table, []).append(k)
+    return sorted(grouped.items())
 
 
 def _put_back(ctx: _Context, conn: psycopg.Connection) -> int:
@@ -520,11 +531,12 @@ def _put_back(ctx: _Context, conn: psycopg.Connection) -> int:
     present = {(t, n): v for t, n, v in conn.execute(source_mod.query("target_constraints")).fetchall()}
     ctx.progress.step(f"putting {len(recorded)} foreign key(s) back")
     clock = time.perf_counter()
-    with conn.transaction():
-        _settings(conn, ctx.target)
-        for t, name in recorded:
-            if (t, name) in wanted and (t, name) not in present:
-                conn.execute(sql.add_foreign_key(t, wanted[(t, name)], ctx.target))
+    missing = [(t, wanted[(t, name)]) for t, name in recorded if (t, name) in wanted and (t, name) not in present]
+    for table, batch in _by_table(missing):
+        with conn.transaction():
+            _settings(conn, ctx.target)
+            for k in batch:
+                conn.execute(sql.add_foreign_key(table, k, ctx.target))
     clock = _phase(ctx, "put back", clock)
     to_validate = [(t, wanted[(t, n)]) for t, n in recorded if (t, n) in wanted and not present.get((t, n), False)]
     odoo_of = {x.table: x.odoo_table for x in ctx.loads}

@@ -93,22 +93,27 @@ def any_row(load: Load) -> str:
 
 # -- constraints and indexes set aside, through the target's operation templates -----------------
 
+def _op(op: ops.Op, target: Target) -> str:
+    text = render.statement(op, target)
+    return _text(_macros("target").one_block(text)) if target.one_block else text
+
+
 def drop_foreign_key(table: str, fk: ForeignKey, target: Target) -> str:
-    return render.statement(ops.DropConstraint(table=table, constraint=fk), target)
+    return _op(ops.DropConstraint(table=table, constraint=fk), target)
 
 
 def add_foreign_key(table: str, fk: ForeignKey, target: Target) -> str:
     """NOT VALID: rows are checked by ``validate_foreign_key`` afterwards, without blocking writes."""
-    return render.statement(ops.AddConstraint(table=table, constraint=fk, not_valid=True), target)
+    return _op(ops.AddConstraint(table=table, constraint=fk, not_valid=True), target)
 
 
 def validate_foreign_key(table: str, fk: ForeignKey, target: Target) -> str:
-    return render.statement(ops.ValidateConstraint(table=table, name=fk.name), target)
+    return _op(ops.ValidateConstraint(table=table, name=fk.name), target)
 
 
 def drop_index(index: Index, target: Target) -> str:
-    return render.statement(ops.DropIndex(index=index), target)
+    return _op(ops.DropIndex(index=index), target)
 
 
 def create_index(index: Index, target: Target) -> str:
-    return render.statement(ops.CreateIndex(index=index), target)
+    return _op(ops.CreateIndex(index=index), target)

@@ -94,11 +94,13 @@ SELECT count(*), count(*) FILTER (WHERE p.partmethod = 'h'
        count(DISTINCT p.colocationid)
 FROM pg_class AS c
 LEFT JOIN pg_dist_partition AS p ON p.logicalrelid = c.oid
-WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' AND c.relname <> '_sqlx_migrations'
+WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'
+  AND c.relname NOT IN ('_sqlx_migrations', '_fbs_import', '_fbs_import_set_aside')
 """
 
 
 def placement(dsn: str) -> tuple[int, int, int]:
-    """(tables, tables hash-distributed by tenant_id, colocation groups) of the public schema."""
+    """(tables, tables hash-distributed by tenant_id, colocation groups) of the public schema (the
+    runner's and the import's ledgers are local tables of the coordinator)."""
     with psycopg.connect(dsn) as conn:
         return conn.execute(PLACEMENT).fetchone()
