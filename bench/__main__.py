@@ -1,5 +1,6 @@
 """`make bench`: measurements, not timed tests. Writes bench/results.md and bench/results.json.
-`python -m bench protocols startup lint-cache` runs only those parts and prints them (writes nothing).
+`python -m bench protocols startup lint-cache` runs only those parts and prints them (writes nothing);
+`python -m bench import` the import case alone.
 
 - protocols: the same capture over XML-RPC, JSON-RPC and JSON-2 side by side (medians of 5, calls,
   byte-identical snapshots), without and with 20 ms added latency per call;
@@ -328,7 +329,14 @@ def _at_scale() -> dict:
     return generate_at_scale(huge, "synthetic: 47 copies of the full reference, each in modules of its own")
 
 
+def _import_case() -> dict:
+    from bench import import_case
+
+    return import_case.run(lambda line: print(line, file=sys.stderr))
+
+
 PARTS = {
+    "import": _import_case,
     "citus": citus_apply,
     "scale": _at_scale,
     "protocols": lambda: capture_protocols(load_records(FIXTURES), 0.0) + capture_protocols(load_records(FIXTURES), 0.02),
@@ -376,6 +384,8 @@ def main() -> None:
     apply = apply_cost(api.PROJECT_ROOT / "migrations")
     print("apply on Citus (when CITUS_URL is set) ...", file=sys.stderr)
     on_citus = citus_apply()
+    print("import (>= 1,000,000 rows of a real Odoo database) ...", file=sys.stderr)
+    imported = _import_case()
     results = {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
         "machine": f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}, "
@@ -391,6 +401,7 @@ def main() -> None:
         "diff": diffed,
         "lint": linted,
         "queries": query,
+        "import": imported,
     }
     (OUT / "results.json").write_text(json.dumps(results, indent=1) + "\n", "utf-8")
     lines = [f"Benchmark run {results['date']} on {results['machine']} (medians of {RUNS} runs).", "",
@@ -442,6 +453,9 @@ def main() -> None:
         def buf(r):
             return f"{r['shared_hit'] + r['shared_read']:,}" + (f" (+ FK triggers {r['trigger_ms']} ms)" if r["trigger_ms"] else "")
         lines.append(f"| {q['query']} | {w['ms']} | {buf(w)} | {wo['ms']} | {buf(wo)} |")
+    from bench import import_case
+
+    lines += import_case.markdown(imported)
     text = "\n".join(lines) + "\n"
     (OUT / "results.md").write_text(text, "utf-8")
     print(text)

@@ -48,7 +48,7 @@ from psycopg.conninfo import make_conninfo
 ROOT = Path(__file__).resolve().parents[1]
 SNAPSHOT = ROOT / "snapshots" / "odoo-17.0-sales-inventory.json"
 DEMO_DUMP = Path(os.environ.get("FBS_ODOO_DEMO_DUMP",
-                                "/work/shared/reference/odoo-17.0-demo/odoo17_demo.dump"))
+                                ROOT.parent / "shared" / "reference" / "odoo-17.0-demo" / "odoo17_demo.dump"))
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_NAME = "fbs_bench_odoo"
 INT4_MAX = 2**31 - 1

@@ -12,7 +12,8 @@ each model's table, and the notes and extensions they add.
    (tenant_id, id)``; ON DELETE as Odoo says, ``set null`` as ``SET NULL (col)`` (tenant_id kept).
    Integer fields that hold another row's id (``is_record_id``) are uuid columns too.
 3. Every many2many: a relation table (tenant_id, col1, col2), that primary key, two tenant-scoped
-   foreign keys ON DELETE CASCADE and a (tenant_id, col2, col1) index for the reverse direction.
+   foreign keys ON DELETE CASCADE (the comodel's end RESTRICT where the snapshot, captured from the
+   Odoo database, says Odoo declared it so) and a (tenant_id, col2, col1) index for the reverse direction.
    A relation table that is a model's table is that model's table; one that several many2many
    fields use with different column pairs gets every column, an id key and a UNIQUE per pair.
 4. Selection: CHECK (col IN (values)); required: NOT NULL; Odoo's SQL constraints carried over,
@@ -618,7 +619,7 @@ def rule_relation_tables(ctx: _Context) -> list[Table]:
     for name in sorted(declared):
         users = declared[name]
         if len({_ends(m, f) for m, f in users}) == 1:
-            table = _relation_table(ctx, name, *users[0])
+            table = _relation_table(ctx, name, *users[0], users)
             if len(users) > 1:  # the two sides of one relation: every field using it is its provenance
                 table = replace(table, provenance=replace(
                     table.provenance, models=tuple(dict.fromkeys(m.name for m, _ in users)),
@@ -636,14 +637,23 @@ def _ends(model: Model, f: Field) -> tuple[tuple[str, str], tuple[str, str]]:
     return a, b
 
 
-def _relation_ends(ctx: _Context, names: _Names, col: str, target: str, origin: str, path: _Path) -> Parts:
-    """A relation table column's tenant-scoped foreign key (ON DELETE CASCADE), or an external reference."""
+def _end_on_delete(users: list[tuple[Model, Field]], odoo_column: str) -> str:
+    """ON DELETE of a relation table's end: CASCADE, but RESTRICT where a many2many using the table
+    has this end as its comodel's (``column2``) and the snapshot says Odoo declared it ``ondelete=
+    'restrict'`` (captured from the database; the metadata over RPC does not say)."""
+    restrict = any(f.column2 == odoo_column and f.on_delete == "restrict" for _, f in users)
+    return "restrict" if restrict else "cascade"
+
+
+def _relation_ends(ctx: _Context, names: _Names, col: str, target: str, origin: str, path: _Path,
+                   on_delete: str = "cascade") -> Parts:
+    """A relation table column's tenant-scoped foreign key, or an external reference."""
     if target in ctx.table_of:
-        return Parts(foreign_keys=(_fk(ctx, names, col, target, "cascade", origin, path),))
+        return Parts(foreign_keys=(_fk(ctx, names, col, target, on_delete, origin, path),))
     return Parts(external=(ExternalReference(names.table, col, target, origin),))
 
 
-def _relation_table(ctx: _Context, table: str, model: Model, f: Field) -> Table:
+def _relation_table(ctx: _Context, table: str, model: Model, f: Field, users: list[tuple[Model, Field]]) -> Table:
     origin = _origin(model, f)
     path = _field_path(model, f)
     name = ctx.relations.claim(table, f"many2many {origin}", _field_path(model, f, "relation_table"))
@@ -658,7 +668,8 @@ def _relation_table(ctx: _Context, table: str, model: Model, f: Field) -> Table:
         Column(c2, "uuid", not_null=True, comment=second,
                provenance=Provenance(prov.RELATION_END, model.name, f.name, odoo2, second)),
     ))
-    parts += _relation_ends(ctx, names, c1, first, origin, path) + _relation_ends(ctx, names, c2, second, origin, path)
+    parts += _relation_ends(ctx, names, c1, first, origin, path, _end_on_delete(users, odoo1)) + \
+        _relation_ends(ctx, names, c2, second, origin, path, _end_on_delete(users, odoo2))
     parts += Parts(indexes=(_index(ctx, name, [IndexColumn(TENANT), IndexColumn(c2), IndexColumn(c1)], origin,
                                    name=f"{name}_{c2}_{c1}_idx", path=path),))
     return _table(name, names, parts, (TENANT, c1, c2), rule_policy(ctx),
@@ -691,7 +702,7 @@ def _shared_relation_table(ctx: _Context, table: str, users: list[tuple[Model, F
         m, f = field_of[col]
         found.append(Parts(columns=(Column(claimed, "uuid", not_null=col in everywhere, comment=target,
                                            provenance=Provenance(prov.RELATION_END, m.name, f.name, col, target)),)))
-        found.append(_relation_ends(ctx, names, claimed, target, origin, first_path))
+        found.append(_relation_ends(ctx, names, claimed, target, origin, first_path, _end_on_delete(users, col)))
         found.append(Parts(indexes=(_index(ctx, name, _lead(claimed), origin, path=first_path),)))
     _check_width(name, len(total(found).columns), first_path)
     for a, b in pairs:

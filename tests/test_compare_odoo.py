@@ -10,13 +10,15 @@ from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 
+import psycopg
 import pytest
 from click.testing import CliRunner
 
 from generator import api, compare, tenant
 from generator import snapshot as snapshots
-from generator.capture.scope import Scope
+from generator.capture.scope import Scope, select
 from generator.cli import cli
+from generator.runner.apply import RunOptions
 from tests.support import pg
 from tests.support import make_odoo_catalog_fixtures as fixtures
 from tests.support.migrations import generate
@@ -74,7 +76,7 @@ def test_every_item_of_odoos_own_schema_is_explained(odoo_dbs, version):
     assert result.tables_compared > 300
     expected_rules = {compare.ID_UUID, compare.MANY2ONE_UUID, compare.MANY2MANY_UUID, compare.RECORD_ID_UUID,
                       compare.FLOAT_TYPE, compare.CHAR_SIZE, compare.TENANT_PRIMARY_KEY, compare.TENANT_FOREIGN_KEY,
-                      compare.MANY2MANY_CASCADE, compare.TENANT_UNIQUE}
+                      compare.TENANT_UNIQUE}
     if version != "17.0":  # 17.0 keeps company-dependent values in ir_property, not in a column
         expected_rules.add(compare.COMPANY_DEPENDENT)
     if version == "19.0":  # models.UniqueIndex
@@ -91,6 +93,8 @@ def test_every_item_of_odoos_own_schema_is_explained(odoo_dbs, version):
         coalesced = {i.name: i.detail for i in result.items if "COALESCE(" in (i.detail or "")}
         assert set(coalesced) == {"mail_alias_name_domain_unique", "onboarding_progress_onboarding_company_uniq",
                                   "onboarding_progress_step_company_uniq"}, coalesced
+    # captured from the database, a many2many's ondelete='restrict' is carried: no relation FK changes
+    assert compare.MANY2MANY_CASCADE not in result.mapped
     # every module is selected: nothing is outside the selection, no foreign key points outside
     assert compare.OUTSIDE_SELECTION not in result.left_out
     assert compare.EXTERNAL_REFERENCE not in result.left_out
@@ -219,3 +223,59 @@ def test_fixtures_are_the_trimmed_reference(version, tmp_path, pg_server):
     assert gzip.decompress((committed / fixtures.DATA_FILE).read_bytes()).decode("utf-8") == data
     for name in (fixtures.SCHEMA_FILE, fixtures.DATA_FILE, fixtures.TABLES_FILE):
         assert (committed / name).stat().st_size < 1_000_000
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_over_rpc_a_restrict_many2many_becomes_cascade_and_is_named(odoo_dbs, version, tmp_path):
+    """The metadata the RPC APIs give has no on_delete for a many2many: the snapshot captured that way
+    renders every relation FK CASCADE, and compare-odoo names each RESTRICT one of Odoo's under
+    many2many-cascade; captured from the database, the same FKs are RESTRICT (test above)."""
+    from tests.support import versions
+
+    path = tmp_path / "rpc.json"
+    path.write_text(snapshots.dumps(select(versions.catalog(version), Scope())), "utf-8")
+    result = api.compare_odoo(odoo_dbs.dsn(version), snapshot_path=str(path))
+    assert result.unexplained == ()
+    restricted = {(i.table, i.name) for i in result.items if i.rule == compare.MANY2MANY_CASCADE}
+    with psycopg.connect(odoo_dbs.dsn(version)) as conn:
+        expected = {(t, n) for t, n in conn.execute(
+            "SELECT conrelid::regclass::text, conname FROM pg_constraint WHERE contype = 'f' AND confdeltype = 'r'")
+            if (t, n) in {(i.table, i.name) for i in result.items if i.kind == "foreign key"
+                          and i.rule in (compare.MANY2MANY_CASCADE, compare.TENANT_FOREIGN_KEY)}
+            and t in {i.table for i in result.items if i.kind == "table" and _is_relation(result, i.table)}}
+    assert restricted and restricted == expected
+
+
+def _is_relation(result, table: str) -> bool:
+    return any(i.table == table and i.rule == compare.MANY2MANY_UUID for i in result.items)
+
+
+def test_database_capture_carries_the_actions_of_odoos_own_foreign_keys(odoo_dbs):
+    """Where Odoo's catalog and its metadata disagree on a many2one's ON DELETE (as on a table another
+    model shares, project.task.stage.personal.stage_id), the catalog wins when capture reads the
+    database; a many2many's ondelete='restrict' (no metadata at all) becomes the RESTRICT of its
+    relation table's comodel end; applied to PostgreSQL, the generated keys say the same."""
+    with pg.template_copy(pg.dbname(odoo_dbs.dsn("17.0")), "fbs_fk_actions") as dsn:
+        with psycopg.connect(dsn) as conn:
+            conn.execute("ALTER TABLE sale_order DROP CONSTRAINT sale_order_partner_id_fkey")
+            conn.execute("ALTER TABLE sale_order ADD CONSTRAINT sale_order_partner_id_fkey FOREIGN KEY (partner_id) "
+                         "REFERENCES res_partner (id) ON DELETE CASCADE")
+            meta = conn.execute("SELECT on_delete FROM ir_model_fields WHERE model = 'sale.order' "
+                                "AND name = 'partner_id'").fetchone()[0]
+        assert meta == "restrict"
+        snap = api.capture(api.Source(dsn=dsn), Scope(modules=("sale",), with_references=True)).snapshot
+        fields = snap.model_map["sale.order.line"].field_map
+        assert snap.model_map["sale.order"].field_map["partner_id"].on_delete == "cascade"
+        assert fields["product_no_variant_attribute_value_ids"].on_delete == "restrict"
+        relation = fields["product_no_variant_attribute_value_ids"].relation_table
+        with pg.fresh_database("fbs_fk_applied") as target:
+            folder = odoo_dbs.folder / "fk-actions"
+            generate(snap, folder)
+            api.migrate(RunOptions(migrations_dir=folder, database_url=target), api.Silent())
+            with psycopg.connect(target) as conn:
+                actions = dict(conn.execute(
+                    "SELECT conrelid::regclass::text || '.' || (SELECT attname FROM pg_attribute WHERE attrelid = conrelid "
+                    "AND attnum = conkey[2]), confdeltype::text FROM pg_constraint WHERE contype = 'f'").fetchall())
+        assert actions["sale_order.partner_id"] == "c"
+        ends = {k: v for k, v in actions.items() if k.startswith(relation + ".")}
+        assert sorted(ends.values()) == ["c", "r"], ends

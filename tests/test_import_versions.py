@@ -208,6 +208,10 @@ def _property_rows(conn: psycopg.Connection, version: str) -> None:
     _property(conn, 7, "res.partner", "property_stock_customer", None, 1, "many2one", value_reference="stock.location,11")
     _property(conn, 8, "res.partner", "barcode", "res.partner,99", 1, "char", value_text="gone")
     _property(conn, 9, "res.partner", "barcode", "res.partner,4", None, "char", value_text="every company")
+    # record ids: one of a model of the schema, one of a model outside it, one without a model
+    insert(conn, "ir_attachment", id=1, name="on a partner", res_model="res.partner", res_id=3)
+    insert(conn, "ir_attachment", id=2, name="on a view", res_model="ir.ui.view", res_id=5)
+    insert(conn, "ir_attachment", id=3, name="on nothing", res_model=None, res_id=None)
 
 
 def test_ir_property_values_land_in_per_company_rows(built):
@@ -232,7 +236,23 @@ def test_ir_property_values_land_in_per_company_rows(built):
                                   "WHERE tenant_id = %s AND res_id = %s", (A, k("product_product", 1))).fetchall()
             assert sorted(prices) == sorted([(k("res_company", 1), Decimal("10.25")),
                                              (k("res_company", 2), Decimal("0.30000000000000004"))])
+            attachments = dict(conn.execute("SELECT name, res_id FROM ir_attachment WHERE tenant_id = %s",
+                                            (A,)).fetchall())
+            assert attachments == {"on a partner": k("res_partner", 3), "on a view": None, "on nothing": None}
         assert fbs(*import_args(case["source"], target, case["folder"], "--check")).returncode == 0
+    finally:
+        cm.__exit__(None, None, None)
+
+
+def test_record_ids_outside_the_schema_are_counted(built):
+    case = built("17.0", _property_rows)
+    cm, target = _migrated(case["folder"])
+    try:
+        result = fbs(*import_args(case["source"], target, case["folder"], "--json"))
+        assert result.returncode == 0, result.stderr
+        tables = {t["table"]: t for t in json.loads(result.stdout)["tables"]}
+        assert tables["ir_attachment"]["nulled"] == {"res_id": 1}
+        assert tables["ir_attachment"]["rows"] == tables["ir_attachment"]["source_rows"] == 3
     finally:
         cm.__exit__(None, None, None)
 

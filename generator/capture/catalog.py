@@ -124,7 +124,22 @@ def creating_module(model: RawModel, fields: dict[str, RawField], constraints: l
     return _most(Counter({m: defined[m] for m in candidates}))
 
 
-def _field(f: RawField, selections: list) -> Field:
+def on_delete(f: RawField, table: str, foreign_keys: dict[tuple[str, str], str] | None) -> str | None:
+    """The ON DELETE of a field's foreign key. A many2one: the action of its column's foreign key where
+    the database source sees one (what Odoo really created), else ir.model.fields' (``set null`` when
+    empty). A many2many: its relation table's foreign key on ``column2`` (the comodel's end, which
+    Odoo creates with the field's ``ondelete``; ``column1`` is always CASCADE) when it is not CASCADE,
+    the default; ir.model.fields has none, so over the RPC APIs it is always CASCADE."""
+    found = foreign_keys or {}
+    if f.ttype == "many2one":
+        return found.get((table, f.name)) or f.on_delete or "set null"
+    if f.ttype == "many2many" and f.relation_table and f.column2:
+        return "restrict" if found.get((f.relation_table, f.column2)) == "restrict" else None
+    return None
+
+
+def _field(f: RawField, selections: list, table: str = "",
+           foreign_keys: dict[tuple[str, str], str] | None = None) -> Field:
     is_relational = f.ttype in ("many2one", "many2many")
     sels = sorted(selections, key=lambda s: (s.sequence, s.value))
     return Field(
@@ -136,7 +151,7 @@ def _field(f: RawField, selections: list) -> Field:
         translate=f.translate and f.ttype in ("char", "text", "html"),
         size=f.size if f.size and f.ttype == "char" else None,
         relation=f.relation if is_relational else None,
-        on_delete=(f.on_delete or "set null") if f.ttype == "many2one" else None,
+        on_delete=on_delete(f, table, foreign_keys),
         relation_table=f.relation_table if f.ttype == "many2many" else None,
         column1=f.column1 if f.ttype == "many2many" else None,
         column2=f.column2 if f.ttype == "many2many" else None,
@@ -171,7 +186,7 @@ def from_metadata(meta: OdooMetadata) -> Catalog:
             tableless_modules[m.model] = creator
             continue
         fields = tuple(
-            _field(f, selections.get(f.id, []))
+            _field(f, selections.get(f.id, []), table, meta.foreign_keys)
             for f in sorted(raw_fields.values(), key=lambda f: f.name)
             if f.store and f.name != "id" and f.ttype != "one2many"
         )

@@ -6,7 +6,9 @@ Reads the same ir_model* records that the RPC source (capture/rpc.py) asks Odoo 
 ``OdooMetadata``. It also reads which tables and views the database holds (``relations``), which
 the RPC APIs cannot see: classification uses it to confirm what the metadata suggests (see
 ``capture/catalog.py``). Columns that only some Odoo series have are read through
-``to_jsonb(row)``, so one query serves 17.0, 18.0 and 19.0. The connection is read-only.
+``to_jsonb(row)``, so one query serves 17.0, 18.0 and 19.0. It also reads the ON DELETE action of
+every foreign key Odoo created (``foreign_keys``), which the metadata does not always carry: a
+many2many's ``ondelete`` is not in ir.model.fields at all. The connection is read-only.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from generator.capture.records import OdooMetadata, build_metadata, odoo_series
 from generator.dsn import connect_error, redact
 from generator.errors import CaptureError, one_line
 
+# pg_constraint.confdeltype -> Odoo's on_delete ("no action" behaves as restrict: the delete is refused)
+ON_DELETE = {"c": "cascade", "r": "restrict", "a": "restrict", "n": "set null"}
 TABLES = (
     ("ir.module.module", "ir_module_module"),  # first: its base version names the series (profile)
     ("ir.model", "ir_model"),
@@ -62,7 +66,10 @@ def fetch(dsn: str, *, lang: str = "en_US", company_dependent: tuple[tuple[str, 
         with conn.cursor() as cur:
             cur.execute(_query("relations"))
             relations = {r["name"]: r["kind"] for r in cur.fetchall()}
+            cur.execute(_query("foreign_keys"))
+            foreign_keys = {(r["table_name"], r["column_name"]): ON_DELETE[r["action"]]
+                            for r in cur.fetchall() if r["action"] in ON_DELETE}
     module_names = {r["id"]: r["name"] for r in rows["ir.module.module"]}
     return build_metadata(rows, module_names=module_names,
                           company_dependent=profile.known_company_dependent_with(company_dependent),
-                          relations=relations)
+                          relations=relations, foreign_keys=foreign_keys)

@@ -68,6 +68,9 @@ class OdooMetadata:
     # Database source only: relation kind of every table and view in the Odoo database's public
     # schema ("r" table, "v" view, ...); None over the RPC APIs, which cannot see the catalog.
     relations: dict[str, str] | None = None
+    # Database source only: the ON DELETE action ("cascade", "restrict", "set null") of every
+    # single-column foreign key, by (table, column): what Odoo really created. None over the RPC APIs.
+    foreign_keys: dict[tuple[str, str], str] | None = None
 
 
 # The exact columns capture reads from each ir.* model (both sources read the same ones).
@@ -111,7 +114,8 @@ def truthy(value: object) -> bool:
 
 def build_metadata(rows: dict[str, list[dict]], *, module_names: dict[int, str],
                    company_dependent: frozenset[tuple[str, str]] = frozenset(),
-                   relations: dict[str, str] | None = None) -> OdooMetadata:
+                   relations: dict[str, str] | None = None,
+                   foreign_keys: dict[tuple[str, str], str] | None = None) -> OdooMetadata:
     """Normalise rows as XML-RPC returns them with ``load=''`` (many2one values are plain ids).
 
     ``rows`` has keys ir.model, ir.model.fields, ir.model.fields.selection, ir.model.constraint,
@@ -154,4 +158,5 @@ def build_metadata(rows: dict[str, list[dict]], *, module_names: dict[int, str],
         )
         for r in rows["ir.model.constraint"]
     )
-    return OdooMetadata(version, tuple(installed), models, tuple(fields), selections, constraints, relations)
+    return OdooMetadata(version, tuple(installed), models, tuple(fields), selections, constraints, relations,
+                        foreign_keys)

@@ -202,7 +202,7 @@ def run(options: ImportOptions, progress) -> ImportResult:
         source_mod.check(facts, snap, [])
         loads = plan_mod.plans(mapping, snap, facts, tenant)
         source_mod.check(facts, snap, [n for load in loads for n in load.needed])
-        method = "record" if src.info.server_version >= 140000 else "text"
+        method = _checksum_method(src, options)
         checked = time.perf_counter()
         found = integrity_mod.check(src, loads, options.on_invalid, progress.step)
         checked = time.perf_counter() - checked
@@ -224,6 +224,15 @@ def run(options: ImportOptions, progress) -> ImportResult:
                              "to carry on") from None
     finally:
         src.close()
+
+
+def _checksum_method(src: psycopg.Connection, options: ImportOptions) -> str:
+    """``record`` (hash_record_extended: each value by its type's hash, PostgreSQL 14+) where both
+    servers have it, else ``text`` (the row's text, the same on both sides: the sessions' settings are
+    fixed, source.SESSION)."""
+    with runner.connect(options.database_url, options.placement) as conn:
+        target_version = conn.info.server_version
+    return "record" if min(src.info.server_version, target_version) >= 140000 else "text"
 
 
 def _refuse_invalid(found: integrity_mod.Integrity, options: ImportOptions) -> None:
@@ -497,7 +506,9 @@ def _pending_set_aside(conn: psycopg.Connection) -> bool:
 
 
 def _set_aside(ctx: _Context, conn: psycopg.Connection, tables: list[str]) -> int:
-    """Record, then drop, the foreign keys touching the tables to load, in one transaction."""
+    """Record, then drop, the foreign keys touching the tables to load: a table's in one transaction
+    with their ledger rows. Where DDL is not transactional (YugabyteDB: each statement commits on its
+    own), the ledger rows are committed first, so a key is never dropped unrecorded."""
     if not tables:
         return 0
     present = {(t, n) for t, n, _ in conn.execute(source_mod.query("target_constraints")).fetchall()}
@@ -511,6 +522,10 @@ def _set_aside(ctx: _Context, conn: psycopg.Connection, tables: list[str]) -> in
             with conn.cursor() as cur:
                 cur.executemany(f"INSERT INTO {SET_ASIDE} (table_name, constraint_name) VALUES (%s, %s) "
                                 "ON CONFLICT DO NOTHING", [(table, k.name) for k in batch])
+            if ctx.target.transactional_ddl:
+                for k in batch:
+                    conn.execute(sql.drop_foreign_key(table, k, ctx.target))
+        if not ctx.target.transactional_ddl:
             for k in batch:
                 conn.execute(sql.drop_foreign_key(table, k, ctx.target))
     return len(chosen)
