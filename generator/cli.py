@@ -610,9 +610,7 @@ def solutions_command(config_path, as_json):
         rows = [("solution", "selection", "target", "placement", "reachable", "applied", "pending", "drift", "state")]
         rows += [(s.name, s.selection, s.target, s.placement, "yes" if s.reachable else "no", str(s.applied),
                   str(s.pending), str(s.drift), s.state) for s in states]
-        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-        for r in rows:
-            click.echo("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+        _echo_table(rows)
         for s in states:
             if s.problem:
                 click.echo(f"{s.name}: {s.problem}", err=True)
@@ -947,10 +945,7 @@ def _report_import(result) -> None:
         nulled = sum(t.nulled.values())
         rows.append((t.table, t.odoo_table, f"{t.source_rows:,}", f"{t.rows:,}", f"{t.left_out:,}" if t.left_out else "",
                      f"{nulled:,}" if nulled else "", f"{t.seconds:.2f}" if t.seconds else "", t.action))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for r in rows:
-        click.echo("  ".join(c.rjust(w) if 1 < i < 7 else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
-                   .rstrip())
+    _echo_table(rows, numbers=range(2, 7))
     for t in result.tables:
         for column, n in sorted(t.nulled.items()):
             click.echo(f"{t.table}.{column}: {n:,} value(s) nulled (their row or model is not in the schema)")
@@ -975,6 +970,14 @@ def _report_import(result) -> None:
     click.echo(f"loaded {result.loaded_rows:,} row(s) into {len(loaded)} table(s) for tenant {result.tenant} in "
                f"{result.seconds:.1f} s ({len(result.tables) - len(loaded)} unchanged); "
                f"{result.foreign_keys} foreign key(s) put back and validated")
+
+
+def _echo_table(rows: list[tuple[str, ...]], numbers=()) -> None:
+    """Rows of cells as aligned columns (the ``numbers`` columns right-aligned), the first row a header."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        click.echo("  ".join(c.rjust(w) if i in numbers else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
+                   .rstrip())
 
 
 def _raise(exc: Exception):

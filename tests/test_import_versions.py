@@ -339,3 +339,46 @@ def test_a_password_in_either_connection_string_is_never_printed(built):
             assert "Sup3r" not in text and "Secr3t" not in text and "Traceback" not in text, text
     finally:
         cm.__exit__(None, None, None)
+
+
+def test_import_into_solutions_in_a_schema_and_behind_a_prefix(built, tmp_path):
+    """`--solution NAME`: the solution's migrations folder, database and placement. A schema holds the
+    tenant's rows under Odoo's table names; a prefix puts it in front of them; both prove equal."""
+    import os
+
+    case = built("17.0", _property_rows)
+    (tmp_path / "fbs-schema.toml").write_text(
+        '[solution.inventory]\npreset = "inventory"\nwith_references = true\n'
+        'database_url_env = "SHARED_DATABASE_URL"\nschema = "inventory"\n\n'
+        '[solution.purchase]\npreset = "purchase"\nwith_references = true\n'
+        'database_url_env = "SHARED_DATABASE_URL"\nprefix = "pur_"\n', "utf-8")
+    with pg.fresh_database("fbs_sol_imp") as shared:
+        env = {**os.environ, "SHARED_DATABASE_URL": shared}
+
+        def run(*args: str) -> subprocess.CompletedProcess:
+            return subprocess.run([sys.executable, "-m", "generator", *args], capture_output=True, text=True,
+                                  cwd=tmp_path, env=env, stdin=subprocess.DEVNULL)
+
+        for name in ("inventory", "purchase"):
+            made = run("setup", name)
+            assert made.returncode == 0, made.stderr
+            loaded = run("import", "--solution", name, "--odoo-dsn", case["source"], "--tenant", str(A))
+            assert loaded.returncode == 0, loaded.stderr
+            assert run("import", "--solution", name, "--odoo-dsn", case["source"], "--tenant", str(A),
+                       "--check").returncode == 0
+        with psycopg.connect(case["source"]) as odoo:
+            odoo_partners = odoo.execute("SELECT count(*) FROM res_partner").fetchone()[0]
+        assert odoo_partners > 1
+        with psycopg.connect(shared) as conn:
+            assert conn.execute('SELECT count(*) FROM inventory.res_partner WHERE tenant_id = %s',
+                                (A,)).fetchone()[0] == odoo_partners
+            assert conn.execute('SELECT count(*) FROM public.pur_res_partner WHERE tenant_id = %s',
+                                (A,)).fetchone()[0] == odoo_partners
+            assert conn.execute("SELECT count(*) FROM pg_constraint WHERE NOT convalidated").fetchone()[0] == 0
+            # each placement keeps its own import ledger beside its own migrations ledger
+            assert conn.execute("SELECT count(*) FROM inventory._fbs_import").fetchone()[0] > 0
+            assert conn.execute("SELECT count(DISTINCT table_name) FROM public._fbs_import "
+                                "WHERE table_name LIKE 'pur\\_%'").fetchone()[0] > 0
+        wrong = run("import", "--solution", "inventory", "--migrations", "x", "--odoo-dsn", case["source"],
+                    "--tenant", str(A))
+        assert wrong.returncode == 2 and "--migrations comes from the solution" in wrong.stderr
