@@ -16,7 +16,9 @@
 - diff of two full reference snapshots (without and with purchase);
 - lint time of the bundled migrations; apply time, runner vs psql; apply time on Citus (CITUS_URL) next to
   PostgreSQL for the same snapshot (`python -m bench citus` alone);
-- query cost with realistic data (bench/queries.py), with and without the tenant-leading FK indexes.
+- query cost with realistic data (bench/queries.py), with and without the tenant-leading FK indexes;
+- import: `fbs-schema import` of a real Odoo 17.0 database of >= 1,000,000 rows next to a raw binary COPY
+  of the same rows (bench/import_case.py; its source, bench/odoo_source.py, is made once and kept).
 """
 
 from __future__ import annotations
