@@ -292,6 +292,12 @@ def test_a_second_run_loads_nothing_and_check_proves_then_catches_a_deleted_row(
         loaded = [t["table"] for t in json.loads(repair.stdout)["tables"] if t["action"] == "loaded"]
         assert loaded == ["stock_quant"]
         assert fbs(*import_args(demo["source"], target, demo["folder"], A, "--check")).returncode == 0
+        with psycopg.connect(target) as conn:  # a changed value: same count, another checksum
+            conn.execute("UPDATE res_partner SET name = name || '.' WHERE tenant_id = %s AND id = %s",
+                         (A, keys.key(A, "res_partner", _some_id(demo["source"], "res_partner"))))
+        changed = fbs(*import_args(demo["source"], target, demo["folder"], A, "--check"))
+        assert changed.returncode == 8, changed.stdout
+        assert "res_partner: " in changed.stdout and "values differ" in changed.stdout
 
 
 def _some_id(source: str, table: str) -> int:
