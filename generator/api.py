@@ -73,7 +73,9 @@ class Source:
 
             return f"the Odoo database ({redact(self.dsn)})"
         if self.odoo:
-            return f"Odoo at {self.odoo.url} (database {self.odoo.database})"
+            from generator.dsn import redact
+
+            return f"Odoo at {redact(self.odoo.url)} (database {self.odoo.database})"
         return "nothing"
 
 

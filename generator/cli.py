@@ -21,6 +21,14 @@ from generator.errors import FbsError, UsageError
 from generator.target import TARGETS as TARGET_NAMES
 
 
+def _safe(text: str) -> str:
+    """Every message goes out through here: any password of the command line or the environment, in
+    any connection string form, is replaced by *** (the library redacts too; this is the last guard)."""
+    from generator.dsn import hide, secrets_in
+
+    return hide(text, secrets_in(sys.argv[1:], dict(os.environ)))
+
+
 class StderrProgress:
     """Progress on standard error: steps on a terminal (and in any log outside CI), never with -q
     nor in a CI log (CI set, standard error not a terminal); notices always."""
@@ -31,17 +39,17 @@ class StderrProgress:
 
     def step(self, message: str) -> None:
         if self.steps:
-            click.echo(f"fbs-schema: {message}", err=True)
+            click.echo(_safe(f"fbs-schema: {message}"), err=True)
 
     def notice(self, message: str) -> None:
-        click.echo(f"fbs-schema: {message}", err=True)
+        click.echo(_safe(f"fbs-schema: {message}"), err=True)
 
 
 def _run(fn, *args, **kwargs):
     try:
         return fn(*args, **kwargs)
     except FbsError as exc:
-        click.echo(f"fbs-schema: error: {exc}", err=True)
+        click.echo(_safe(f"fbs-schema: error: {exc}"), err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("fbs-schema: interrupted: the transaction in progress was rolled back", err=True)
@@ -105,7 +113,7 @@ def _each(chosen, fn, headers: bool = True) -> int:
         try:
             code = fn(solution) or 0
         except FbsError as exc:
-            click.echo(f"fbs-schema: error: {solution.name}: {exc}", err=True)
+            click.echo(_safe(f"fbs-schema: error: {solution.name}: {exc}"), err=True)
             code = exc.exit_code
         worst = max(worst, code)
     if len(chosen) > 1 and worst:
@@ -613,7 +621,7 @@ def solutions_command(config_path, as_json):
         _echo_table(rows)
         for s in states:
             if s.problem:
-                click.echo(f"{s.name}: {s.problem}", err=True)
+                click.echo(_safe(f"{s.name}: {s.problem}"), err=True)
     sys.exit(1 if any(s.drift or s.state in ("drift", "unreachable") for s in states) else 0)
 
 

@@ -1,7 +1,8 @@
-"""PostgreSQL connection strings as the tool prints them (a leaf module: capture, the runner and import
-all connect to databases and name them in messages). One redaction for every form: a URL whose
-password holds any character, percent-encoded or not (an unescaped ``@``, ``/``, ``%`` or space
-included), and a ``key=value`` string. ``redact`` prints a connection string without its password;
+"""Connection strings as the tool prints them (a leaf module: capture, the runner and import all
+connect to databases and Odoo servers and name them in messages). One redaction for every form: a
+URL (``postgresql://``, or an Odoo ``https://user:secret@host``) whose password holds any character,
+percent-encoded or not (an unescaped ``@``, ``/``, ``%`` or space included), and a ``key=value``
+PostgreSQL string. ``redact`` prints a connection string without its password;
 ``scrub`` removes every piece of the password from any text, such as libpq's error message, which
 may echo a password it mis-parsed as a host, a port or a database name."""
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
-_URL = re.compile(r"^(?P<scheme>postgres(?:ql)?://)(?P<rest>.*)$", re.S)
+_URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<rest>.*)$", re.S)
 _KEYWORD_PASSWORD = re.compile(r"""(?:^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)""", re.S)
 _URL_PASSWORD = re.compile(r"[?&]password=([^&#]*)")
 _SEPARATORS = re.compile(r"[@/:?#&=\s]+")
@@ -89,3 +90,28 @@ def connect_error(what: str, dsn: str, exc: BaseException) -> str:
     """``cannot connect to <what> (<dsn, redacted>): <the driver's message, scrubbed>``, on one line."""
     message = "; ".join(line.strip() for line in str(exc).strip().splitlines() if line.strip())
     return f"cannot connect to {what} ({redact(dsn)}): {scrub(message, dsn)}"
+
+
+# Variables that hold a password whole (not inside a connection string)
+PASSWORD_VARIABLES = ("ODOO_PASSWORD", "PGPASSWORD")
+
+
+def secrets_in(arguments: list[str], environment: dict[str, str]) -> list[str]:
+    """Every password the command line and the environment hold: inside connection strings (any
+    argument or variable that is one: --database-url, DATABASE_URL, a solution's URL variable,
+    ODOO_DSN, an Odoo URL with a user) and whole (ODOO_PASSWORD, PGPASSWORD). Longest first."""
+    found: set[str] = set()
+    for value in [*arguments, *environment.values()]:
+        if "password" in value or "://" in value:
+            found.update(secrets(value))
+    for name in PASSWORD_VARIABLES:
+        if len(environment.get(name, "")) >= 2:
+            found.add(environment[name])
+    return sorted(found, key=len, reverse=True)
+
+
+def hide(text: str, found: list[str]) -> str:
+    """``text`` with every one of ``found`` (``secrets_in``) replaced by ***."""
+    for secret in found:
+        text = text.replace(secret, HIDDEN)
+    return text

@@ -24,6 +24,7 @@ from urllib.parse import urlparse
 from generator.capture import profiles
 from generator.capture.records import MODULE_COLUMNS, OdooMetadata, build_metadata, odoo_series
 from generator.capture.transports import PROTOCOLS, TRANSPORTS, Http, HttpStatus, OdooConfig, Refused, Transport, explain
+from generator.dsn import redact
 from generator.errors import CaptureError, UsageError
 
 MODULE_READ = ("ir.module.module", MODULE_COLUMNS, [["state", "=", "installed"]])
@@ -33,8 +34,13 @@ JSON2_SINCE = 19  # the first Odoo series with the JSON-2 API
 def _check(config: OdooConfig) -> None:
     """What the user must give before anything is sent: a usage error (exit 2) otherwise."""
     parsed = urlparse(config.url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise UsageError(f"--odoo-url {config.url!r} is not an http(s) URL")
+    try:
+        port = parsed.port
+    except ValueError:
+        port = -1
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or port == -1:
+        raise UsageError(f"--odoo-url {redact(config.url)!r} is not an http(s) URL (a user and password in it must be "
+                         "percent-encoded; better: give the password in ODOO_PASSWORD only)")
     if config.protocol not in PROTOCOLS:
         raise UsageError(f"--protocol {config.protocol!r} is not one of {', '.join(PROTOCOLS)}")
     for name, value in (("--odoo-db / ODOO_DATABASE", config.database), ("--odoo-user / ODOO_USER", config.user)):
@@ -72,7 +78,8 @@ def _read(transport: Transport, config: OdooConfig, model: str, columns: tuple[s
     except Exception as exc:  # noqa: BLE001
         raise explain(exc, config, transport.protocol, f"reading {model}") from None
     if not isinstance(result, list):
-        raise CaptureError(f"Odoo at {config.url}: search_read on {model} returned {type(result).__name__}, not a list")
+        raise CaptureError(f"Odoo at {redact(config.url)}: search_read on {model} returned {type(result).__name__}, "
+                           "not a list")
     return result
 
 
@@ -130,4 +137,5 @@ def fetch(config: OdooConfig, *, company_dependent: tuple[tuple[str, str], ...] 
         return build_metadata(rows, module_names=module_names,
                               company_dependent=profile.known_company_dependent_with(company_dependent))
     except (KeyError, TypeError) as exc:
-        raise CaptureError(f"Odoo at {config.url}: unexpected record shape ({exc!r}); is this Odoo 16 or later?") from None
+        raise CaptureError(f"Odoo at {redact(config.url)}: unexpected record shape ({exc!r}); "
+                           "is this Odoo 16 or later?") from None

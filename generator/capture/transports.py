@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import quote, urlparse
 
+from generator.dsn import redact, scrub
 from generator.errors import CaptureError
 
 PROTOCOLS = ("auto", "jsonrpc", "json2", "xmlrpc")
@@ -84,10 +85,11 @@ def classify(name: str, message: str, detail: str = "") -> Refused:
 def explain(exc: BaseException, config: OdooConfig, protocol: str, what: str) -> CaptureError:
     """One clear message per failure, whatever the protocol (exit code 3). What the server said is
     quoted without the secret, even from a server that echoes the request back."""
-    server = f"Odoo at {config.url}"
+    server = f"Odoo at {redact(config.url)}"
 
     def said(text: object) -> str:
-        return str(text).replace(config.password, "***") if config.password else str(text)
+        text = scrub(str(text), config.url)
+        return text.replace(config.password, "***") if config.password else text
 
     if isinstance(exc, CaptureError):
         return exc
@@ -118,7 +120,7 @@ def explain(exc: BaseException, config: OdooConfig, protocol: str, what: str) ->
         return CaptureError(f"cannot reach {server}: TLS handshake failed ({reason}); check the server's certificate "
                             "and the scheme of --odoo-url")
     if isinstance(exc, OSError):
-        return CaptureError(f"cannot reach {server}: {exc.strerror or exc}")
+        return CaptureError(f"cannot reach {server}: {said(exc.strerror or exc)}")
     return CaptureError(f"{server}: {type(exc).__name__} while {what}: {said(exc)[:300]}")
 
 

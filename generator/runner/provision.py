@@ -7,6 +7,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from generator.dsn import redact, scrub
 from generator.errors import MigrationError, one_line
 from generator.runner.apply import connect
 
@@ -17,7 +18,7 @@ def database_name(url: str) -> str:
     try:
         name = conninfo_to_dict(url).get("dbname")
     except psycopg.Error as exc:
-        raise MigrationError(f"not a PostgreSQL URL: {one_line(exc)}") from None
+        raise MigrationError(f"not a PostgreSQL URL ({redact(url)}): {scrub(one_line(exc), url)}") from None
     if not name:
         raise MigrationError("the database URL names no database (…/NAME)")
     return name
@@ -50,14 +51,14 @@ def ensure_database(url: str) -> tuple[str, bool]:
             except psycopg.errors.DuplicateDatabase:
                 return name, False  # another setup created it meanwhile
             except psycopg.Error as exc:
-                raise MigrationError(f"cannot create database {name!r}: {one_line(exc)}") from None
+                raise MigrationError(f"cannot create database {name!r}: {scrub(one_line(exc), url)}") from None
             return name, True
     # no maintenance database reachable: the target itself may exist
     try:
         connect(url).close()
     except MigrationError:
         raise MigrationError(f"database {name!r} cannot be reached and no maintenance database to create it from "
-                             f"answered ({one_line(last) if last else 'none'})") from None
+                             f"answered ({scrub(one_line(last), url) if last else 'none'})") from None
     return name, False
 
 

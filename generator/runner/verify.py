@@ -65,7 +65,7 @@ DISTRIBUTED = """
 SELECT c.relname, p.partmethod, column_to_column_name(p.logicalrelid, p.partkey), p.colocationid
 FROM pg_dist_partition AS p
 INNER JOIN pg_class AS c ON c.oid = p.logicalrelid
-WHERE c.relnamespace = %s::regnamespace
+WHERE c.relnamespace = to_regnamespace(quote_ident(%s))
 """
 
 

@@ -10,5 +10,5 @@ INNER JOIN pg_attribute AS a ON k.conrelid = a.attrelid AND k.conkey[1] = a.attn
 WHERE
     k.contype = 'f'
     AND cardinality(k.conkey) = 1
-    AND c.relnamespace = current_schema()::regnamespace
+    AND c.relnamespace = to_regnamespace(quote_ident(current_schema()))
 ORDER BY c.relname, a.attname

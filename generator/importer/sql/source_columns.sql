@@ -6,7 +6,7 @@ SELECT
 FROM pg_class AS c
 INNER JOIN pg_attribute AS a ON a.attrelid = c.oid
 WHERE
-    c.relnamespace = current_schema()::regnamespace
+    c.relnamespace = to_regnamespace(quote_ident(current_schema()))
     AND c.relkind IN ('r', 'p')
     AND c.relname = any(%(tables)s)
     AND a.attnum > 0

@@ -14,5 +14,5 @@ WHERE
     AND k.convalidated
     AND cardinality(k.conkey) = 1
     AND ra.attname = 'id'
-    AND c.relnamespace = current_schema()::regnamespace
-    AND r.relnamespace = current_schema()::regnamespace
+    AND c.relnamespace = to_regnamespace(quote_ident(current_schema()))
+    AND r.relnamespace = to_regnamespace(quote_ident(current_schema()))

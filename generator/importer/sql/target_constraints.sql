@@ -5,4 +5,4 @@ SELECT
     k.convalidated AS validated
 FROM pg_constraint AS k
 INNER JOIN pg_class AS c ON k.conrelid = c.oid
-WHERE k.contype = 'f' AND c.relnamespace = current_schema()::regnamespace
+WHERE k.contype = 'f' AND c.relnamespace = to_regnamespace(quote_ident(current_schema()))

@@ -3,4 +3,4 @@ SELECT i.relname
 FROM pg_index AS x
 INNER JOIN pg_class AS i ON x.indexrelid = i.oid
 INNER JOIN pg_class AS c ON x.indrelid = c.oid
-WHERE c.relname = %(table)s AND c.relnamespace = current_schema()::regnamespace
+WHERE c.relname = %(table)s AND c.relnamespace = to_regnamespace(quote_ident(current_schema()))
