@@ -277,7 +277,8 @@ def cli() -> None:
 @cli.command()
 @with_source_options
 @click.option("-o", "--output", default="-", show_default=True,
-              help="Where to write the snapshot JSON ('-' = standard output). Written atomically.")
+              help="Where to write the snapshot JSON ('-' = standard output). A regular file is replaced atomically; "
+                   "a device or a FIFO is written in place.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages on standard error.")
 def capture(odoo_url, odoo_db, odoo_user, protocol, odoo_dsn, from_snapshot, modules, preset, with_references,
             reference_depth, company_dependent, output, quiet):
@@ -777,7 +778,9 @@ def _report_lint(result, migrations_dir: str) -> int:
               help="Which columns to list in each table.")
 @click.option("--internal", is_flag=True, help="Only relationships between the chosen tables (no stubs).")
 @click.option("--rules", "rules_path", type=click.Path(dir_okay=False), help="Rules file (default ./fbs-schema.toml).")
-@click.option("-o", "--output", default="-", show_default=True, help="Where to write the Mermaid text.")
+@click.option("-o", "--output", default="-", show_default=True,
+              help="Where to write the Mermaid text ('-' = standard output; a regular file is replaced atomically, a "
+                   "device or a FIFO written in place).")
 @with_solution_options
 def diagram(snapshot_path, module, tables, changes_dir, columns, internal, rules_path, output, solution_name,
             all_solutions, config_path):
@@ -806,7 +809,9 @@ def diagram(snapshot_path, module, tables, changes_dir, columns, internal, rules
     if output == "-":
         click.echo(text, nl=False)
     else:
-        Path(output).write_text(text, "utf-8")
+        from generator import snapshot as snapshots
+
+        _run(snapshots.write_atomic, output, text)
 
 
 

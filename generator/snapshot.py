@@ -22,7 +22,7 @@ from typing import Any
 import fastjsonschema
 import jsonschema
 
-from generator.errors import SnapshotError
+from generator.errors import SnapshotError, UsageError
 from generator.model import FORMAT, Constraint, Field, Model, SelectionValue, Snapshot, TablelessModel
 
 
@@ -416,15 +416,29 @@ def load(path: str | os.PathLike[str]) -> Snapshot:
 
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write text to path through a temporary file in the same folder and a rename."""
+    """Write text to path. A regular file (or a new one) is replaced atomically, through a temporary
+    file in the same folder and a rename (a symlink's target, keeping the link); anything else that
+    exists there (a character device such as /dev/null or /dev/stdout, a FIFO, a socket) is written in
+    place: replacing it would destroy it, and its reader would get nothing."""
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+    try:
+        if p.exists() and not p.is_file():
+            with open(p, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write(text)
+            return
+        p = p.resolve() if p.is_symlink() else p
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; files get the user's usual mode
         os.replace(tmp, p)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

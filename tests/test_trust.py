@@ -97,3 +97,46 @@ def test_a_schema_whose_name_needs_quoting_migrates_and_verifies(db, tmp_path):
     with psycopg.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'Sales'").fetchone()[0] > 100
         assert conn.execute('SELECT count(*) FROM "Sales"._sqlx_migrations').fetchone()[0] == len(steps)
+
+
+def _reader(path: Path, into: list) -> threading.Thread:
+    def read():
+        with open(path, "rb") as fh:
+            into.append(fh.read())
+    thread = threading.Thread(target=read)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("command", [("capture", "--from-snapshot", str(api.BUNDLED_SNAPSHOT), "--modules", "uom"),
+                                     ("diagram", "--module", "uom")], ids=["capture", "diagram"])
+def test_output_to_a_fifo_or_a_device_is_written_in_place(command, tmp_path):
+    """-o a FIFO: its reader gets the text and the FIFO is still a FIFO; -o a character device (a
+    private /dev/null, made with mknod where the tests run as root; else /dev/null itself): still a
+    device afterwards; -o a regular file: replaced atomically, its symlink kept."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = _reader(fifo, got)
+    proc = fbs(*command, "-o", str(fifo), cwd=tmp_path)
+    reader.join(timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode) and got and len(got[0]) > 50
+    device = tmp_path / "null"
+    if os.geteuid() == 0:
+        os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    else:
+        device = Path("/dev/null")
+    proc = fbs(*command, "-o", str(device), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert stat.S_ISCHR(os.stat(device).st_mode) and os.stat(device).st_rdev == os.makedev(1, 3)
+    regular = tmp_path / "out.txt"
+    regular.write_text("old", "utf-8")
+    link = tmp_path / "link.txt"
+    link.symlink_to(regular)
+    assert fbs(*command, "-o", str(link), cwd=tmp_path).returncode == 0
+    assert link.is_symlink() and regular.read_bytes() == got[0]
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    bad = fbs(*command, "-o", str(folder), cwd=tmp_path)
+    assert bad.returncode == 2 and "cannot write" in bad.stderr and "Traceback" not in bad.stderr
