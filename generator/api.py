@@ -225,7 +225,7 @@ def _generate(new: Snapshot, options: GenerateOptions, progress: Progress) -> Ge
     sha = snapshots.sha256(text)
     previous, previous_rules = folder_mod.previous_state(folder, new, existing)
     current_rules = options.rules if options.rules is not None else rules.load(options.rules_path)
-    rules.check_defaults(current_rules, new.model_map)
+    rules.check_models(current_rules, new)
     hints, rename_notes = renames_mod.resolve(renames_mod.load(options.renames_path), previous, new)
     suggestions = renames_mod.suggest(previous, new, hints)
     if suggestions:
@@ -444,6 +444,7 @@ def diagram(snap: Snapshot, *, module: str | None = None, tables: tuple[str, ...
 
     placement = solution.placement if solution else DEFAULT_PLACEMENT
     current_rules = solution.rules if solution else rules.load(rules_path)
+    rules.check_models(current_rules, snap)
     schema = tenant.build(snap, current_rules, placement)
     if changes_from is not None:
         previous, previous_rules = folder_mod.previous_state(changes_from, snap)
@@ -475,6 +476,7 @@ def compare_odoo(dsn: str, *, snapshot_path: str | None = None, migrations_dir: 
         raise UsageError("give --snapshot or --migrations, not both")
     if snapshot_path:
         snap, current_rules = snapshots.load(snapshot_path), rules.load(rules_path)
+        rules.check_models(current_rules, snap)
     else:
         if rules_path:
             raise UsageError("--rules goes with --snapshot; migrations use the rules kept beside them")

@@ -5,6 +5,7 @@ path (``fbs-schema.toml: index[0].knd: unknown key; known: fields, kind, model, 
 
 from __future__ import annotations
 
+import difflib
 import json
 import tomllib
 from functools import lru_cache
@@ -33,14 +34,22 @@ def _path(parts) -> str:
     return out or "(top level)"
 
 
-def _describe(err: jsonschema.ValidationError) -> str:
+def _describe(err: jsonschema.ValidationError) -> list[str]:
     where = _path(err.absolute_path)
     if err.validator == "additionalProperties":
         known = sorted(err.schema.get("properties", {}))
         extra = sorted(set(err.instance) - set(known)) if isinstance(err.instance, dict) else []
-        key = extra[0] if extra else "?"
-        at = f"{where}.{key}" if err.absolute_path else key
-        return f"{at}: unknown key; known: {', '.join(known)}"
+        out = []
+        for key in extra or ["?"]:
+            at = f"{where}.{key}" if err.absolute_path else key
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            out.append(f"{at}: unknown key{hint}; known: {', '.join(known)}")
+        return out
+    return [_describe_one(err, where)]
+
+
+def _describe_one(err: jsonschema.ValidationError, where: str) -> str:
     if err.validator == "type":
         wanted = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
         return f"{where}: expected {' or '.join(TYPE_NAMES.get(w, w) for w in wanted)}, got {err.instance!r}"
@@ -53,12 +62,23 @@ def _describe(err: jsonschema.ValidationError) -> str:
     return f"{where}: {err.message}"
 
 
+SHOWN = 20  # problems listed in one message
+
+
 def check(data: Any, name: str, source: str) -> None:
-    """Raise UsageError (exit 2) naming the file and the key path of the first problem."""
-    errors = sorted(_validator(name).iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
-    if errors:
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise UsageError(f"{source}: {_describe(errors[0])}{more}")
+    """Raise UsageError (exit 2) naming the file and the key path of every problem (an unknown key
+    with the known one it most resembles)."""
+    try:
+        errors = sorted(_validator(name).iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
+    except RecursionError:
+        raise UsageError(f"{source}: nested too deeply to check") from None
+    problems = list(dict.fromkeys(line for err in errors for line in _describe(err)))
+    if len(problems) == 1:
+        raise UsageError(f"{source}: {problems[0]}")
+    if problems:
+        listing = "\n".join(f"  - {p}" for p in problems[:SHOWN])
+        more = f"\n  ... and {len(problems) - SHOWN} more" if len(problems) > SHOWN else ""
+        raise UsageError(f"{source}: {len(problems)} problems:\n{listing}{more}")
 
 
 def load_toml(path: str | Path | None, default_file: str, what: str):
@@ -74,3 +94,9 @@ def load_toml(path: str | Path | None, default_file: str, what: str):
         raise UsageError(f"{what} file {p} not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{p}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{p}: not UTF-8 text (byte {exc.start}); TOML files are UTF-8") from None
+    except RecursionError:
+        raise UsageError(f"{p}: nested too deeply to read") from None
+    except OSError as exc:
+        raise UsageError(f"{what} file {p}: {exc.strerror or exc}") from None

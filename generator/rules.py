@@ -35,6 +35,8 @@ session setting that row-level security reads. Structured data only: no SQL is t
 
 from __future__ import annotations
 
+import difflib
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +55,7 @@ class IndexRule:
     fields: tuple[tuple[str, bool], ...]  # (field, descending)
     kind: str = "btree"
     where_field: str | None = None
-    where_in: tuple[str, ...] | None = None
+    where_in: tuple[str | int | bool, ...] | None = None
     where_not_null: bool = False
     at: str = ""  # the entry's place in the file, for messages
 
@@ -100,89 +102,91 @@ class Rules:
     record_ids: tuple[RecordIdRule, ...] = ()
 
 
-def _need(entry: dict[str, Any], key: str, kind: type, at: str) -> Any:
-    if key not in entry:
-        raise UsageError(f"{at}: missing key {key!r}")
-    value = entry[key]
-    if not isinstance(value, kind):
-        raise UsageError(f"{at}.{key}: expected {kind.__name__}, got {type(value).__name__}")
-    return value
+# Durations a timeout may take: PostgreSQL keeps lock_timeout and statement_timeout in milliseconds
+# in an int4, so a longer one is refused when the migration sets it (every file would fail)
+MAX_TIMEOUT_MS = 2**31 - 1
+_UNIT_MS = {"us": 0.001, "ms": 1, "": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
+_DURATION = re.compile(r"\s*(\d+)\s*(us|ms|s|min|h|d)?\s*")
 
 
 def parse(data: dict[str, Any], source: str) -> Rules:
+    """The rules of a project config. Its shape (keys, types, patterns: names matched whole) is the
+    JSON Schema's business (``config_schema.check``, every problem listed at once); what a schema
+    cannot say is checked here, each with the entry's place: finite numbers, min <= max, timeouts
+    PostgreSQL accepts, no entry given twice. What needs the snapshot (models, fields, value types)
+    is ``check_models``."""
     config_schema.check(data, "rules", source)
-    setting = data.get("tenant", {}).get("setting", DEFAULT_SETTING)
-    if not isinstance(setting, str) or "." not in setting:
-        raise UsageError(f"{source}: tenant.setting must be a custom setting name like 'app.tenant_id'")
-    indexes = []
-    for i, entry in enumerate(data.get("index", [])):
-        at = f"{source}: index[{i}]"
-        model = _need(entry, "model", str, at)
-        fields = []
-        for spec in _need(entry, "fields", list, at):
-            parts = str(spec).split()
-            if len(parts) not in (1, 2) or (len(parts) == 2 and parts[1].lower() not in ("asc", "desc")):
-                raise UsageError(f"{at}.fields: {spec!r} is not '<field>' or '<field> desc'")
-            fields.append((parts[0], len(parts) == 2 and parts[1].lower() == "desc"))
-        kind = entry.get("kind", "btree")
-        if kind not in ("btree", "trigram"):
-            raise UsageError(f"{at}.kind: {kind!r} is not btree or trigram")
-        if kind == "trigram" and len(fields) != 1:
-            raise UsageError(f"{at}: a trigram index takes exactly one field")
-        cond = entry.get("where") or {}
-        where_in = cond.get("in")
-        indexes.append(
-            IndexRule(model, tuple(fields), kind, cond.get("field"),
-                      tuple(map(str, where_in)) if where_in is not None else None,
-                      bool(cond.get("not_null", False)), at)
-        )
-    checks = []
-    for i, entry in enumerate(data.get("check", [])):
-        at = f"{source}: check[{i}]"
-        values = entry.get("in")
-        rule = CheckRule(_need(entry, "model", str, at), _need(entry, "field", str, at), entry.get("min"),
-                         entry.get("max"), tuple(map(str, values)) if values is not None else None, at)
-        if rule.min is None and rule.max is None and rule.values is None:
-            raise UsageError(f"{at}: give min, max or in")
-        checks.append(rule)
-    defaults = []
-    for i, entry in enumerate(data.get("default", [])):
-        at = f"{source}: default[{i}]"
-        if "value" not in entry or not isinstance(entry["value"], (str, int, float, bool)):
-            raise UsageError(f"{at}: missing text, number or boolean key 'value'")
-        defaults.append(DefaultRule(_need(entry, "model", str, at), _need(entry, "field", str, at),
-                                    entry["value"], at))
-    types = data.get("types", {})
-    if not isinstance(types, dict):
-        raise UsageError(f"{source}: [types] must be a table")
-    for key in types:
-        if key != "float":
-            raise UsageError(f"{source}: types.{key}: unknown key (known: float)")
-    float_type = types.get("float", "numeric")
-    if float_type not in FLOAT_TYPES:
-        raise UsageError(f"{source}: types.float must be one of {', '.join(repr(t) for t in FLOAT_TYPES)}, not {float_type!r}")
-    record_ids = []
-    entries = data.get("record_id", [])
-    if not isinstance(entries, list):
-        raise UsageError(f"{source}: record_id must be an array of tables ([[record_id]])")
-    for i, entry in enumerate(entries):
-        at = f"{source}: record_id[{i}]"
-        if not isinstance(entry, dict):
-            raise UsageError(f"{at}: expected a table with model, field and uuid")
-        for key in entry:
-            if key not in ("model", "field", "uuid"):
-                raise UsageError(f"{at}.{key}: unknown key (known: model, field, uuid)")
-        record_ids.append(RecordIdRule(_need(entry, "model", str, at), _need(entry, "field", str, at),
-                                       _need(entry, "uuid", bool, at), at))
+    indexes = tuple(_index(entry, f"{source}: index[{i}]") for i, entry in enumerate(data.get("index", [])))
+    checks = tuple(_check(entry, f"{source}: check[{i}]") for i, entry in enumerate(data.get("check", [])))
+    defaults = tuple(_default(entry, f"{source}: default[{i}]") for i, entry in enumerate(data.get("default", [])))
+    record_ids = tuple(RecordIdRule(e["model"], e["field"], e["uuid"], f"{source}: record_id[{i}]")
+                       for i, e in enumerate(data.get("record_id", [])))
+    for what, entries, key in (("index", indexes, lambda r: (r.model, r.fields, r.kind, r.where_field, r.where_in,
+                                                              r.where_not_null)),
+                               ("check", checks, lambda r: (r.model, r.field)),
+                               ("default", defaults, lambda r: (r.model, r.field)),
+                               ("record_id", record_ids, lambda r: (r.model, r.field))):
+        _no_duplicates(what, entries, key)
     migration = data.get("migration", {})
-    timeouts = {}
-    for key in ("lock_timeout", "statement_timeout"):
-        value = migration.get(key, Rules.__dataclass_fields__[key].default)
-        if not isinstance(value, str) or not re.fullmatch(r"\d+\s*(us|ms|s|min|h|d)?", value.strip()):
-            raise UsageError(f"{source}: migration.{key} must be a duration such as '5s', '500ms' or '1h'")
-        timeouts[key] = value.strip()
-    return Rules(setting, tuple(indexes), tuple(checks), source, tuple(defaults), **timeouts,
-                 float_type=float_type, record_ids=tuple(record_ids))
+    timeouts = {key: _duration(migration.get(key, Rules.__dataclass_fields__[key].default), f"{source}: migration.{key}")
+                for key in ("lock_timeout", "statement_timeout")}
+    return Rules(data.get("tenant", {}).get("setting", DEFAULT_SETTING), indexes, checks, source, defaults,
+                 **timeouts, float_type=data.get("types", {}).get("float", "numeric"), record_ids=record_ids)
+
+
+def _index(entry: dict[str, Any], at: str) -> IndexRule:
+    fields = []
+    for spec in entry["fields"]:  # "<field>" or "<field> desc" (the schema's pattern)
+        parts = spec.split()
+        fields.append((parts[0], len(parts) == 2 and parts[1].lower() == "desc"))
+    kind = entry.get("kind", "btree")
+    if kind == "trigram" and len(fields) != 1:
+        raise UsageError(f"{at}: a trigram index takes exactly one field")
+    cond = entry.get("where") or {}
+    where_in = cond.get("in")
+    if where_in is not None and cond.get("not_null"):
+        raise UsageError(f"{at}.where: give in or not_null, not both")
+    return IndexRule(entry["model"], tuple(fields), kind, cond.get("field"),
+                     tuple(where_in) if where_in is not None else None, bool(cond.get("not_null", False)), at)
+
+
+def _finite(value, at: str):
+    if isinstance(value, float) and not math.isfinite(value):
+        raise UsageError(f"{at}: {value!r} is not a finite number")
+    return value
+
+
+def _check(entry: dict[str, Any], at: str) -> CheckRule:
+    low, high = _finite(entry.get("min"), f"{at}.min"), _finite(entry.get("max"), f"{at}.max")
+    values = entry.get("in")
+    if low is None and high is None and values is None:
+        raise UsageError(f"{at}: give min, max or in")
+    if low is not None and high is not None and low > high:
+        raise UsageError(f"{at}: min {low!r} is greater than max {high!r}: only NULL would pass the CHECK")
+    return CheckRule(entry["model"], entry["field"], low, high, tuple(map(str, values)) if values is not None else None,
+                     at)
+
+
+def _default(entry: dict[str, Any], at: str) -> DefaultRule:
+    return DefaultRule(entry["model"], entry["field"], _finite(entry["value"], f"{at}.value"), at)
+
+
+def _duration(value: str, at: str) -> str:
+    found = _DURATION.fullmatch(value)
+    if not found:  # the schema's pattern lets only these through; a default is one too
+        raise UsageError(f"{at}: {value!r} is not a duration such as '5s', '500ms' or '1h'")
+    ms = int(found.group(1)) * _UNIT_MS[found.group(2) or ""]
+    if ms > MAX_TIMEOUT_MS:
+        raise UsageError(f"{at}: {value.strip()!r} is longer than PostgreSQL's longest timeout (about 24 days)")
+    return value.strip()
+
+
+def _no_duplicates(what: str, entries, key) -> None:
+    seen: dict = {}
+    for entry in entries:
+        first = seen.setdefault(key(entry), entry)
+        if first is not entry:
+            raise UsageError(f"{entry.at}: the same {what} as {first.at.rsplit(': ', 1)[-1]}; give it once")
 
 
 def load(path: str | Path | None) -> Rules:
@@ -191,9 +195,26 @@ def load(path: str | Path | None) -> Rules:
     return Rules() if data is None else parse(data, source)
 
 
-def check_defaults(rules: Rules, models: dict) -> None:
-    """[[default]] entries must name a field of the (new) snapshot; the old one may not have it yet."""
-    for d in rules.defaults:
-        model = models.get(d.model)
-        if model is None or d.field not in model.field_map:
-            raise UsageError(f"{d.at}: the snapshot has no field {d.model}.{d.field}")
+def check_models(rules: Rules, snapshot) -> None:
+    """The entries must name models and fields of the (new) snapshot: checked where rules meet the
+    snapshot they are for (generate, diagram, compare-odoo), not against an older one, which may not
+    have them yet. Exit 2 naming the entry."""
+    models = snapshot.model_map
+    named = [(r.at, r.model, [f for f, _ in r.fields] + ([r.where_field] if r.where_field else []))
+             for r in rules.indexes]
+    named += [(r.at, r.model, [r.field]) for r in (*rules.checks, *rules.defaults, *rules.record_ids)]
+    for at, model_name, fields in named:
+        model = models.get(model_name)
+        if model is None:
+            close = difflib.get_close_matches(model_name, list(models), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise UsageError(f"{at}: model {model_name!r} is not in the snapshot{hint}")
+        for name in fields:
+            if name not in model.field_map:
+                close = difflib.get_close_matches(name, list(model.field_map), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise UsageError(f"{at}: the snapshot has no field {model_name}.{name}{hint}")
+    for r in rules.record_ids:
+        field = models[r.model].field_map[r.field]
+        if field.type != "integer":
+            raise UsageError(f"{r.at}: {r.model}.{r.field} is a {field.type} field; [[record_id]] is for integer fields")

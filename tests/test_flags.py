@@ -56,12 +56,13 @@ def test_two_sources_in_the_environment_are_a_usage_error():
 # -- 3, 4, 5. the rules file: unknown keys, wrong types, values that do not fit the column ---------
 
 RULES = {
-    "index[0].knd: unknown key; known: fields, kind, model, where":
+    "index[0].knd: unknown key (did you mean 'kind'?); known: fields, kind, model, where":
         '[[index]]\nmodel = "sale.order"\nfields = ["name"]\nknd = "trigram"\n',
-    "index[0].where.feild: unknown key; known: field, in, not_null":
+    "2 problems:\n  - index[0].where.feild: unknown key (did you mean 'field'?); known: field, in, not_null\n"
+    "  - index[0].where: missing key 'field'":
         '[[index]]\nmodel = "sale.order"\nfields = ["name"]\nwhere = { feild = "state", in = ["sale"] }\n',
-    "migration.lock_timout: unknown key; known: lock_timeout, statement_timeout": '[migration]\nlock_timout = "5s"\n',
-    "tenant.settng: unknown key; known: setting": '[tenant]\nsettng = "app.x"\n',
+    "migration.lock_timout: unknown key (did you mean 'lock_timeout'?); known: lock_timeout, statement_timeout": '[migration]\nlock_timout = "5s"\n',
+    "tenant.settng: unknown key (did you mean 'setting'?); known: setting": '[tenant]\nsettng = "app.x"\n',
     "tenant: expected a table, got 'app.org_id'": 'tenant = "app.org_id"\n',
     "index: expected an array": '[index]\nmodel = "sale.order"\nfields = ["name"]\n',
     "check[0].min: expected a number, got 'zero'":
@@ -84,14 +85,15 @@ def test_rules_file_mistakes_are_refused_naming_the_key(expected, tmp_path):
     result = run("generate", "--dry-run", "--migrations", str(tmp_path / "m"), "--rules", str(rules), "-q")
     assert result.exit_code == 2, result.output
     assert f"fbs-schema: error: {rules}: {expected}" in result.output, result.output
-    assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1 + expected.count("\n") and "Traceback" not in result.output
 
 
 def test_rename_hints_are_checked_the_same_way(tmp_path):
     hints = tmp_path / "fbs-renames.toml"
     hints.write_text('[[field]]\nmodel = "sale.order"\nold = "a"\nnwe = "b"\n', "utf-8")
     result = run("generate", "--dry-run", "--migrations", str(tmp_path / "m"), "--renames", str(hints), "-q")
-    assert result.exit_code == 2 and "field[0].nwe: unknown key; known: model, new, old" in result.output
+    assert result.exit_code == 2 and "field[0].nwe: unknown key (did you mean 'new'?); known: model, new, old" \
+        in result.output and "field[0]: missing key 'new'" in result.output  # every problem, not the first
 
 
 # -- 7. lint checks a folder against its own kept snapshot -----------------------------------------

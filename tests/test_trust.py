@@ -140,3 +140,84 @@ def test_output_to_a_fifo_or_a_device_is_written_in_place(command, tmp_path):
     folder.mkdir()
     bad = fbs(*command, "-o", str(folder), cwd=tmp_path)
     assert bad.returncode == 2 and "cannot write" in bad.stderr and "Traceback" not in bad.stderr
+
+
+# -- every config value checked before anything is written -----------------------------------------
+
+BAD_RULES = {
+    "check[0].min: nan is not a finite number": '[[check]]\nmodel = "sale.order.line"\nfield = "price_unit"\nmin = nan\n',
+    "check[0].max: inf is not a finite number": '[[check]]\nmodel = "sale.order.line"\nfield = "price_unit"\nmax = inf\n',
+    "check[0]: min 5 is greater than max 1": '[[check]]\nmodel = "sale.order.line"\nfield = "price_unit"\nmin = 5\nmax = 1\n',
+    "default[0].value: nan is not a finite number": '[[default]]\nmodel = "res.company"\nfield = "po_lead"\nvalue = nan\n',
+    "migration.lock_timeout: '99999999s' is longer than PostgreSQL's longest timeout":
+        '[migration]\nlock_timeout = "99999999s"\n',
+    "index[0].where.in: 'abc' is not a value of sale.order.line.price_unit (numeric)":
+        '[[index]]\nmodel = "sale.order.line"\nfields = ["name"]\nwhere = { field = "price_unit", in = ["abc"] }\n',
+    "record_id[0]: model 'no.such.model' is not in the snapshot":
+        '[[record_id]]\nmodel = "no.such.model"\nfield = "res_id"\nuuid = true\n',
+    "check[0]: model 'sale.ordr' is not in the snapshot (did you mean 'sale.order'?)":
+        '[[check]]\nmodel = "sale.ordr"\nfield = "amount_total"\nmin = 0\n',
+    "index[1]: the same index as index[0]; give it once":
+        '[[index]]\nmodel = "sale.order"\nfields = ["name"]\n\n[[index]]\nmodel = "sale.order"\nfields = ["name"]\n',
+    "tenant.setting: 'app.tenant\\n' is not valid here": '[tenant]\nsetting = "app.tenant\\n"\n',
+}
+
+
+@pytest.mark.parametrize("expected", sorted(BAD_RULES))
+def test_config_values_are_checked_before_anything_is_written(expected, tmp_path):
+    rules = tmp_path / "fbs-schema.toml"
+    rules.write_text(BAD_RULES[expected], "utf-8")
+    proc = fbs("generate", "--migrations", str(tmp_path / "m"), "--rules", str(rules), "-q", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert f"{rules}: {expected}" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert not (tmp_path / "m").exists()
+
+
+BAD_SOLUTIONS = {
+    "schema": ('schema = "information_schema"', "solution.s.schema: 'information_schema' is not valid here"),
+    "pg schema": ('schema = "pg_sales"', "solution.s.schema: 'pg_sales' is not valid here"),
+    "newline schema": ('schema = "inventory\\n"', "solution.s.schema: 'inventory\\n' is not valid here"),
+    "newline prefix": ('prefix = "pur_\\n"', "solution.s.prefix: 'pur_\\n' is not valid here"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SOLUTIONS))
+def test_solution_names_are_matched_whole_and_reserved_schemas_refused(case, tmp_path):
+    line, expected = BAD_SOLUTIONS[case]
+    (tmp_path / "fbs-schema.toml").write_text(f'[solution.s]\npreset = "sales"\ndatabase_url_env = "S_URL"\n{line}\n',
+                                              "utf-8")
+    proc = fbs("setup", "s", cwd=tmp_path, env={"S_URL": f"postgresql://postgres@{DOWN}/x"})
+    assert proc.returncode == 2 and expected in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    name = fbs("solutions", cwd=tmp_path, env={"S_URL": "x"})
+    assert "Traceback" not in name.stderr
+
+
+@pytest.mark.parametrize("content", [b"[a]\nb = 1\n\xff\xfe\n", ("x = " + "[" * 5000 + "]" * 5000 + "\n").encode()],
+                         ids=["not utf-8", "5000 levels deep"])
+def test_unreadable_toml_is_exit_2_naming_the_file(content, tmp_path):
+    for name, args in (("fbs-schema.toml", ("generate", "--dry-run", "--migrations", str(tmp_path / "m"))),
+                       ("fbs-renames.toml", ("generate", "--dry-run", "--migrations", str(tmp_path / "m"))),
+                       ("fbs-schema.toml", ("solutions",))):
+        for other in tmp_path.glob("*.toml"):
+            other.unlink()
+        (tmp_path / name).write_bytes(content)
+        proc = fbs(*args, cwd=tmp_path)
+        assert proc.returncode == 2 and name in proc.stderr and "Traceback" not in proc.stderr, (name, proc.stderr)
+
+
+def test_verify_and_baseline_work_with_index_and_check_rules(db, tmp_path):
+    """The rules are checked against the snapshot they are for, not the empty one verify starts from."""
+    (tmp_path / "fbs-schema.toml").write_text(
+        '[[index]]\nmodel = "sale.order"\nfields = ["date_order desc"]\nwhere = { field = "state", in = ["sale"] }\n\n'
+        '[[check]]\nmodel = "sale.order.line"\nfield = "price_unit"\nmin = 0\n', "utf-8")
+    made = fbs("generate", "--migrations", "m", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert fbs("migrate", "--migrations", "m", "--database-url", db, cwd=tmp_path).returncode == 0
+    checked = fbs("verify", "--migrations", "m", "--database-url", db, cwd=tmp_path)
+    assert checked.returncode == 0 and "matches" in checked.stdout, checked.stdout + checked.stderr
+    with pg.fresh_database("fbs_baseline") as other:
+        applied = subprocess.run(["sh", str(api.PROJECT_ROOT / "scripts" / "psql-apply.sh"), str(tmp_path / "m"), other],
+                                 capture_output=True, text=True)
+        assert applied.returncode == 0, applied.stderr
+        recorded = fbs("baseline", "--migrations", "m", "--database-url", other, cwd=tmp_path)
+        assert recorded.returncode == 0, recorded.stderr
