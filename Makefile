@@ -27,14 +27,19 @@ generate: install
 test: install
 	$(BIN)/pytest -q -n auto
 
-## fuzz: the hostile-snapshot and mutation-sequence property tests, long and random (make test runs them short and derandomized)
+## fuzz: the hostile-snapshot, hostile-config and mutation-sequence property tests, long and random
+## (make test runs them short and derandomized); FUZZ_SEED=N repeats a run
 FUZZ_EXAMPLES ?= 5000
+CONFIG_EXAMPLES ?= 1000
 MUTATION_EXAMPLES ?= 400
+FUZZ_SEED_OPTION = $(if $(FUZZ_SEED),--hypothesis-seed=$(FUZZ_SEED),)
 fuzz: install
 	FBS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FBS_FUZZ_RANDOM=1 $(BIN)/pytest -q tests/test_hostile.py \
-	  -k property --hypothesis-show-statistics
+	  -k property --hypothesis-show-statistics $(FUZZ_SEED_OPTION)
+	FBS_CONFIG_FUZZ_EXAMPLES=$(CONFIG_EXAMPLES) FBS_FUZZ_RANDOM=1 $(BIN)/pytest -q tests/test_config_fuzz.py \
+	  --hypothesis-show-statistics $(FUZZ_SEED_OPTION)
 	FBS_MUTATION_EXAMPLES=$(MUTATION_EXAMPLES) FBS_FUZZ_RANDOM=1 $(BIN)/pytest -q tests/test_diff.py \
-	  -k mutation_sequences --hypothesis-show-statistics
+	  -k mutation_sequences --hypothesis-show-statistics $(FUZZ_SEED_OPTION)
 
 ## lint: semantic checks + generate --check (against the bundled snapshot) + sqlfluff + squawk over migrations/
 lint: install

@@ -34,7 +34,7 @@ import math
 from dataclasses import dataclass, field, replace
 
 from generator import odoo_sql
-from generator.errors import SnapshotError, UsageError
+from generator.errors import RenderError, SnapshotError, UsageError
 from generator.model import Field, Model, Snapshot
 from generator.naming import (MAX_COLUMNS, MAX_INDEX_COLUMNS, SYSTEM_COLUMNS, SYSTEM_PREFIX, NameRegistry, ident,
                               literal, shorten)
@@ -468,6 +468,29 @@ def rule_declared(ctx: _Context, names: _Names, model: Model, models: list[Model
     return total(found)
 
 
+def _rules_index(ctx: _Context, table: str, rule, fields_here: dict[str, Field], column_of: dict[str, str],
+                 types: dict[str, str]) -> Index:
+    """One ``[[index]]`` entry of the rules file as an index led by tenant_id."""
+    if rule.kind == "trigram":
+        fname = rule.fields[0][0]
+        return _trigram(ctx, table, fields_here[fname], column_of[fname], rule.at)
+    cols = [IndexColumn(TENANT)] + [IndexColumn(column_of[f], desc) for f, desc in rule.fields]
+    where = None
+    if rule.where_field:
+        wcol = ident(column_of[rule.where_field])
+        if rule.where_in is not None:
+            wtype = types[column_of[rule.where_field]]
+            for value in rule.where_in:
+                if not fits(wtype, value):
+                    raise UsageError(f"{rule.at}.where.in: {value!r} is not a value of "
+                                     f"{rule.model}.{rule.where_field} ({wtype})")
+            where = f"{wcol} IN ({', '.join(literal(str(v)) for v in rule.where_in)})"
+        elif rule.where_not_null:
+            where = f"{wcol} IS NOT NULL"
+    suffix = "_".join(c.name + ("_desc" if c.descending else "") for c in cols[1:])
+    return _index(ctx, table, cols, rule.at, where=where, name=f"{table}__{suffix}{'_partial' if where else ''}_index")
+
+
 def rule_rules_file(ctx: _Context, names: _Names, column_of: dict[str, str], types: dict[str, str]) -> Parts:
     """Rule 5's extras and the CHECKs of the rules file (``[[index]]``, ``[[check]]``) for one table."""
     table = names.table
@@ -480,26 +503,10 @@ def rule_rules_file(ctx: _Context, names: _Names, column_of: dict[str, str], typ
         for fname in wanted:
             if fname not in column_of:
                 raise UsageError(f"{rule.at}: {rule.model} has no column for field {fname!r}")
-        if rule.kind == "trigram":
-            fname = rule.fields[0][0]
-            idx = _trigram(ctx, table, fields_here[fname], column_of[fname], rule.at)
-        else:
-            cols = [IndexColumn(TENANT)] + [IndexColumn(column_of[f], desc) for f, desc in rule.fields]
-            where = None
-            if rule.where_field:
-                wcol = ident(column_of[rule.where_field])
-                if rule.where_in is not None:
-                    wtype = types[column_of[rule.where_field]]
-                    for value in rule.where_in:
-                        if not fits(wtype, value):
-                            raise UsageError(f"{rule.at}.where.in: {value!r} is not a value of "
-                                             f"{rule.model}.{rule.where_field} ({wtype})")
-                    where = f"{wcol} IN ({', '.join(literal(str(v)) for v in rule.where_in)})"
-                elif rule.where_not_null:
-                    where = f"{wcol} IS NOT NULL"
-            suffix = "_".join(c.name + ("_desc" if c.descending else "") for c in cols[1:])
-            idx = _index(ctx, table, cols, rule.at, where=where,
-                         name=f"{table}__{suffix}{'_partial' if where else ''}_index")
+        try:
+            idx = _rules_index(ctx, table, rule, fields_here, column_of, types)
+        except RenderError as exc:  # its name is another index's: the one the tenant rules give the field
+            raise UsageError(f"{rule.at}: {rule.model} has this index already ({exc}); leave the entry out") from None
         found.append(Parts(indexes=(idx,)))
     for rule in ctx.rules.checks:
         if ctx.table_of.get(rule.model) != table:

@@ -72,7 +72,7 @@ def files_are_safe(run: Run) -> None:
         assert p.parent == run.folder or p == run.folder, p
         if p.suffix == ".sql":
             assert SAFE_NAME.match(p.name), p.name
-    outside = {p.name for p in root.parent.iterdir()} - {"work", "snapshot.json", "rules.toml"}
+    outside = {p.name for p in root.parent.iterdir()} - {"work", "snapshot.json", "rules.toml", "renames.toml"}
     assert not outside, outside
 
 

@@ -31,7 +31,9 @@ from generator.runner.apply import connect
 
 @dataclass(frozen=True)
 class Difference:
-    kind: str  # table | column | constraint | index | policy | trigger | distribution
+    # table | column | constraint | index | policy | trigger | comment | grant | view | materialized view |
+    # sequence | foreign table | function | distribution
+    kind: str
     table: str
     name: str
     problem: str  # "missing" | "different" | "unexpected"
@@ -39,7 +41,9 @@ class Difference:
     actual: str | None
 
     def __str__(self) -> str:
-        what = f"{self.kind} {self.table}" + (f".{self.name}" if self.kind == "column" else f" {self.name}" if self.name else "")
+        subject = f"{self.table}.{self.name}" if self.kind in ("column", "comment") and self.name else \
+            " ".join(x for x in (self.table, self.name) if x)
+        what = f"{self.kind} {subject}" if subject else self.kind
         if self.problem == "missing":
             return f"missing {what}: expected {self.expected}"
         if self.problem == "unexpected":
@@ -118,6 +122,7 @@ def verify(migrations_dir: Path, database_url: str | None, up_to: int | None = N
     tables were generated with; the schema to compare (the live side is the connection's
     current_schema())."""
     target = target_mod.of_folder(migrations_dir)
+    prefix = placement.prefix
     if up_to is None:
         snap, kept_rules = load_expected(migrations_dir)
         statements = expected_sql(snap, kept_rules, placement, target)
@@ -140,18 +145,51 @@ def verify(migrations_dir: Path, database_url: str | None, up_to: int | None = N
                 placement = distribution(conn, live_schema, {t for (kind, t, _) in expected if kind == "table"})
         except psycopg.Error as exc:
             raise MigrationError(f"verify failed while reading the catalog: {one_line(exc)}") from None
-    return compare(expected, live) + placement
+    return compare(expected, live, prefix) + placement
 
 
-def compare(expected: dict, live: dict) -> list[Difference]:
+# Objects verify judges on their own, whether or not a table of the schema owns them
+STANDALONE = ("table", "view", "materialized view", "sequence", "foreign table", "function", "grant")
+# What a view, a materialized view or a SECURITY DEFINER function does with the tenant tables: the
+# owner reads them past row-level security, so every tenant's rows show
+PAST_RLS = "reads tenant tables as its owner, past row-level security: every tenant's rows show through it"
+
+
+def compare(expected: dict, live: dict, prefix: str = "") -> list[Difference]:
+    """Every object the schema should have and the database lacks or holds otherwise, and every
+    object of the placement the schema does not make (with a prefix: of the prefix's names; the
+    ledgers and extensions' objects are not listed, see sql/catalog.sql)."""
     tables = {t for (kind, t, _) in expected if kind == "table"}
+
+    def judged(key) -> bool:
+        kind, table, name = key
+        if table in tables:
+            return True
+        return kind in STANDALONE and (table or name).startswith(prefix)
+
     out = []
-    for key in sorted(expected.keys() | {k for k in live if k[1] in tables}):
+    for key in sorted(expected.keys() | {k for k in live if judged(k)}):
         want, have = expected.get(key), live.get(key)
         if want == have:
             continue
         problem = "missing" if have is None else "unexpected" if want is None else "different"
         if problem == "missing" and key[0] != "table" and ("table", key[1], "") not in live:
             continue  # the whole table is reported missing once
-        out.append(Difference(key[0], key[1], key[2], problem, want, have))
+        if problem == "missing" and key[0] == "comment" and key[2] and ("column", key[1], key[2]) not in live:
+            continue  # so is a missing column, with its comment
+        out.append(Difference(key[0], key[1], key[2], problem, want, _past_rls(key, have, tables)))
     return out
+
+
+def _past_rls(key, have: str | None, tables: set[str]) -> str | None:
+    """A view or function that lets a tenant see past row-level security is called out as such."""
+    kind = key[0]
+    if have is None:
+        return None
+    if kind in ("view", "materialized view") and "(security_invoker)" not in have and " reading " in have:
+        read = have.split(" reading ", 1)[1].split(", ")
+        if any(t in tables for t in read):
+            return f"{have}: {PAST_RLS}"
+    if kind == "function" and have == "SECURITY DEFINER":
+        return f"{have}: runs as its owner, so it can read every tenant's rows past row-level security"
+    return have
