@@ -160,6 +160,7 @@ BAD_RULES = {
     "index[1]: the same index as index[0]; give it once":
         '[[index]]\nmodel = "sale.order"\nfields = ["name"]\n\n[[index]]\nmodel = "sale.order"\nfields = ["name"]\n',
     "tenant.setting: 'app.tenant\\n' is not valid here": '[tenant]\nsetting = "app.tenant\\n"\n',
+    "index[0]: sale.order has this index already": '[[index]]\nmodel = "sale.order"\nfields = ["partner_id"]\n',
 }
 
 
@@ -179,6 +180,14 @@ BAD_SOLUTIONS = {
     "newline schema": ('schema = "inventory\\n"', "solution.s.schema: 'inventory\\n' is not valid here"),
     "newline prefix": ('prefix = "pur_\\n"', "solution.s.prefix: 'pur_\\n' is not valid here"),
 }
+
+
+def test_a_solution_name_with_a_newline_is_refused(tmp_path):
+    (tmp_path / "fbs-schema.toml").write_text('[solution."sales\\n"]\npreset = "sales"\ndatabase_url_env = "S_URL"\n',
+                                              "utf-8")
+    proc = fbs("solutions", cwd=tmp_path, env={"S_URL": f"postgresql://postgres@{DOWN}/x"})
+    assert proc.returncode == 2 and "solution: 'sales\\n' is not valid here" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 @pytest.mark.parametrize("case", sorted(BAD_SOLUTIONS))
