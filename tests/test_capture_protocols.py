@@ -150,6 +150,16 @@ def test_auto_on_19_with_a_password_stays_on_jsonrpc():
         assert api.capture(api.Source(odoo=config(server.url, "xmlrpc")), Scope()).text == got
 
 
+def test_auto_on_19_without_json2_stays_on_jsonrpc():
+    """A 19.0 whose /json/2 answers 404 (not served, or hidden by a proxy): the reads go on over /jsonrpc."""
+    records = load_records("19.0")
+    with FakeOdoo(records, endpoints=("xmlrpc", "jsonrpc")) as server:
+        got = api.capture(api.Source(odoo=config(server.url, "auto")), Scope()).text
+    assert server.protocols == ["jsonrpc"] * 6
+    with FakeOdoo(records) as server:
+        assert api.capture(api.Source(odoo=config(server.url, "xmlrpc")), Scope()).text == got
+
+
 def test_auto_without_jsonrpc_uses_json2_throughout(records):
     """Odoo 20 (or 19 without the rpc module): /jsonrpc answers 404."""
     with FakeOdoo(records, endpoints=("json2",)) as server:

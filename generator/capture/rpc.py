@@ -91,7 +91,8 @@ def _for_series(transport: Transport, config: OdooConfig, http: Http, series: st
 
 
 class _Json2OrStay:
-    """JSON-2, unless it refuses the secret (a password, not an API key): then back to ``fallback``."""
+    """JSON-2, unless it refuses the secret (a password, not an API key) or is not there (404): then
+    back to ``fallback`` for good."""
 
     def __init__(self, json2: Transport, fallback: Transport):
         self.current, self.fallback, self.tried = json2, fallback, False
@@ -111,6 +112,9 @@ class _Json2OrStay:
             return self.current.search_read(model, domain, fields)
         except Refused as exc:
             if exc.kind != "login":
+                raise
+        except HttpStatus as exc:  # no /json/2 on this server (19.0 without it, a proxy that hides it)
+            if exc.status != 404:
                 raise
         self.current = self.fallback
         return self.current.search_read(model, domain, fields)
