@@ -40,7 +40,8 @@ BUNDLED_SNAPSHOT = layout.shipped("snapshots") / "odoo-17.0-sales-inventory.json
 class Progress(Protocol):
     """How the library reports long work: ``step`` says what it is doing now (a terminal shows it,
     a CI log need not); ``notice`` is something to act on or wait for (a lock held by another
-    runner, a retry, a check skipped), shown wherever the output goes."""
+    runner, a retry, a check skipped), shown wherever the output goes. A reporter may also have
+    ``committed(step)``: migrate and revert call it as each migration commits."""
 
     def step(self, message: str) -> None: ...
 

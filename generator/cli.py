@@ -442,12 +442,30 @@ def _run_options(database_url, migrations_dir, wait_for_lock=60.0, ignore_missin
                       ignore_missing=ignore_missing, **extra)
 
 
-def _steps(steps, empty: str) -> None:
+def _step_line(s) -> str:
+    timing = f" ({s.seconds:.2f} s)" if s.seconds else ""
+    return f"{s.action} {s.version} {s.description}{timing}"
+
+
+class RunnerProgress(StderrProgress):
+    """The runner's progress, and each migration on standard output as it commits (so after a failure
+    or Ctrl-C, standard output holds every migration that did commit, in CI logs too)."""
+
+    def __init__(self, quiet: bool = False):
+        super().__init__(quiet)
+        self.printed = 0
+
+    def committed(self, step) -> None:
+        click.echo(_step_line(step))
+        self.printed += 1
+
+
+def _steps(steps, empty: str, already: int = 0) -> None:
+    """Print the steps not printed yet as they committed (``already``), or ``empty`` when there are none."""
     if not steps:
         click.echo(empty)
-    for s in steps:
-        timing = f" ({s.seconds:.2f} s)" if s.seconds else ""
-        click.echo(f"{s.action} {s.version} {s.description}{timing}")
+    for s in steps[already:]:
+        click.echo(_step_line(s))
 
 
 @cli.command()
@@ -476,11 +494,17 @@ def migrate(database_url, migrations_dir, wait_for_lock, ignore_missing, target_
     extra = dict(wait_for_lock=wait_for_lock, ignore_missing=ignore_missing, target_version=target_version,
                  dry_run=dry_run, lock_timeout=lock_timeout, statement_timeout=statement_timeout, retries=retries)
     empty = "nothing to apply: the database is up to date"
+
+    def run_one(options):
+        progress = RunnerProgress()
+        steps = api.migrate(options, progress)
+        _steps(steps, empty, progress.printed)
+
     code = _run_each(solution_name, all_solutions, config_path, lambda api, s: api.solution_run_options(s, **extra),
-                     lambda s, options: _steps(api.migrate(options, StderrProgress()), empty))
+                     lambda s, options: run_one(options))
     if code is not None:
         sys.exit(code)
-    _steps(_run(api.migrate, _run_options(database_url, migrations_dir, **extra), StderrProgress()), empty)
+    _run(run_one, _run_options(database_url, migrations_dir, **extra))
 
 
 @cli.command()
@@ -496,11 +520,16 @@ def revert(database_url, migrations_dir, wait_for_lock, ignore_missing, target_v
 
     extra = dict(wait_for_lock=wait_for_lock, ignore_missing=ignore_missing, target_version=target_version,
                  dry_run=dry_run, lock_timeout=lock_timeout, statement_timeout=statement_timeout)
+    def run_one(options):
+        progress = RunnerProgress()
+        steps = api.revert(options, progress)
+        _steps(steps, "nothing to revert", progress.printed)
+
     code = _run_each(solution_name, all_solutions, config_path, lambda api, s: api.solution_run_options(s, **extra),
-                     lambda s, options: _steps(api.revert(options, StderrProgress()), "nothing to revert"))
+                     lambda s, options: run_one(options))
     if code is not None:
         sys.exit(code)
-    _steps(_run(api.revert, _run_options(database_url, migrations_dir, **extra), StderrProgress()), "nothing to revert")
+    _run(run_one, _run_options(database_url, migrations_dir, **extra))
 
 
 @cli.command()

@@ -356,3 +356,19 @@ def test_baseline_verifies_while_holding_the_migration_lock(db, tmp_path):
     steps = runner_apply.baseline(runner_apply.RunOptions(migrations_dir=folder, database_url=db),
                                   type("P", (), {"step": lambda self, m: None})(), verify_fn)
     assert held == [1] and [s.action for s in steps] == ["recorded"]
+
+
+def test_migrate_prints_each_migration_as_it_commits(db, tmp_path):
+    """Standard output says what committed even when a later migration fails (exit 7): the lines are
+    written as each commits, not after the whole run."""
+    folder = tmp_path / "m"
+    write(folder, "1_one.sql", "CREATE TABLE one (id int);\n")
+    write(folder, "2_two.sql", "CREATE TABLE two (id int);\n")
+    write(folder, "3_bad.sql", "CREATE TABLE three (id int);\nSELECT 1/0;\n")
+    proc = run("migrate", dsn=db, folder=folder)
+    assert proc.returncode == 7, proc.stderr
+    assert [line.split(" (")[0] for line in proc.stdout.splitlines()] == ["applied 1 one", "applied 2 two"]
+    assert "3_bad.sql" in proc.stderr and [r[0] for r in ledger(db)] == [1, 2]
+    write(folder, "3_bad.sql", "CREATE TABLE three (id int);\n")
+    again = run("migrate", dsn=db, folder=folder)
+    assert again.returncode == 0 and [line.split(" (")[0] for line in again.stdout.splitlines()] == ["applied 3 bad"]

@@ -250,6 +250,15 @@ def check_target(migrations: mfiles.Migrations, target: int | None, *, zero_ok: 
                              f"(the newest: {near})")
 
 
+def _committed(progress, step: Step) -> Step:
+    """Tell the caller a migration committed, as it happens (``progress.committed``, when it has one):
+    after a failure or Ctrl-C, what did commit has been said."""
+    told = getattr(progress, "committed", None)
+    if told is not None:
+        told(step)
+    return step
+
+
 def migrate(options: RunOptions, progress) -> list[Step]:
     migrations = mfiles.resolve(options.migrations_dir)
     check_target(migrations, options.target_version)
@@ -274,7 +283,7 @@ def migrate(options: RunOptions, progress) -> list[Step]:
             seconds = _run_one(conn, m, options, progress, sql=m.sql, ledger_sql=ledger.INSERT,
                                ledger_args=(m.version, m.description, m.checksum))
             conn.execute(ledger.SET_TIME, (int(seconds * 1e9), m.version))
-            steps.append(Step(m.version, m.description, m.name, "applied", seconds))
+            steps.append(_committed(progress, Step(m.version, m.description, m.name, "applied", seconds)))
         return steps
 
 
@@ -301,7 +310,7 @@ def revert(options: RunOptions, progress) -> list[Step]:
             progress.step(f"reverting {version} {down.description}")
             seconds = _run_one(conn, down, options, progress, sql=down.sql, ledger_sql=ledger.DELETE,
                                ledger_args=(version,))
-            steps.append(Step(version, down.description, down.name, "reverted", seconds))
+            steps.append(_committed(progress, Step(version, down.description, down.name, "reverted", seconds)))
         return steps
 
 
