@@ -4,14 +4,19 @@ and apply what it wrote to a real PostgreSQL inside a transaction that is rolled
 from __future__ import annotations
 
 import json
+import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import psycopg
 from click.testing import CliRunner
+from hypothesis import HealthCheck, settings
 
 from generator.cli import cli
+from tests.support import pg
 from tests.support.migrations import sql_files
 
 SAFE_NAME = re.compile(r"[0-9]+_[A-Za-z0-9_]+\.sql\Z")
@@ -113,3 +118,27 @@ class Database:
 
     def close(self) -> None:
         self.conn.close()
+
+
+@contextmanager
+def scratch_database(prefix: str) -> Iterator[Database]:
+    """A fresh database with the guard table, for a module's property tests; dropped afterwards."""
+    with pg.fresh_database(prefix) as dsn:
+        d = Database(dsn)
+        try:
+            yield d
+        finally:
+            d.close()
+
+
+def fuzz_settings(examples_variable: str, default: int) -> settings:
+    """The property tests' settings: ``examples_variable`` examples (``make fuzz`` raises it), the same
+    ones every run unless FBS_FUZZ_RANDOM is set, no deadline."""
+    return settings(
+        max_examples=int(os.environ.get(examples_variable, str(default))),
+        deadline=None,
+        derandomize=not os.environ.get("FBS_FUZZ_RANDOM"),
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture,
+                               HealthCheck.filter_too_much, HealthCheck.large_base_example],
+    )

@@ -13,32 +13,20 @@ import os
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from generator.cli import cli
-from tests.hostile import Database, base, files_are_safe, generate
-from tests.support import pg
+from tests.hostile import base, files_are_safe, fuzz_settings, generate, scratch_database
 
-FUZZ = settings(
-    max_examples=int(os.environ.get("FBS_CONFIG_FUZZ_EXAMPLES", "40")),
-    deadline=None,
-    derandomize=not os.environ.get("FBS_FUZZ_RANDOM"),
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture,
-                           HealthCheck.filter_too_much, HealthCheck.large_base_example],
-)
+FUZZ = fuzz_settings("FBS_CONFIG_FUZZ_EXAMPLES", 40)
 SECRET = "Fuzz3dS3cret"
 
 
 @pytest.fixture(scope="module")
 def database(pg_server):
-    with pg.fresh_database("fbs_config_fuzz") as dsn:
-        d = Database(dsn)
-        try:
-            yield d
-        finally:
-            d.close()
+    with scratch_database("fbs_config_fuzz") as d:
+        yield d
 
 
 # -- a small TOML writer for what the strategies make -------------------------------------------------

@@ -8,27 +8,21 @@ with hostile strings, numbers and SQL definitions; ``make fuzz`` runs it longer.
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from generator.cli import cli
 from generator.model import FIELD_TYPES, INDEX_KINDS, ON_DELETE
-from tests.hostile import Database, assert_refused, base, files_are_safe, generate
-from tests.support import pg
+from tests.hostile import assert_refused, base, files_are_safe, fuzz_settings, generate, scratch_database
 
 
 @pytest.fixture(scope="module")
 def database(pg_server):
-    with pg.fresh_database("fbs_hostile") as dsn:
-        d = Database(dsn)
-        try:
-            yield d
-        finally:
-            d.close()
+    with scratch_database("fbs_hostile") as d:
+        yield d
 
 
 def applies(run, database) -> None:
@@ -316,14 +310,7 @@ def snapshots(draw):
     return out
 
 
-FUZZ = settings(
-    max_examples=int(os.environ.get("FBS_FUZZ_EXAMPLES", "300")),
-    deadline=None,
-    derandomize=not os.environ.get("FBS_FUZZ_RANDOM"),
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture,
-                           HealthCheck.filter_too_much, HealthCheck.large_base_example],
-)
+FUZZ = fuzz_settings("FBS_FUZZ_EXAMPLES", 300)
 
 
 @FUZZ
