@@ -529,7 +529,7 @@ def solution_generate_options(solution: solutions_mod.Solution, options: Generat
     from dataclasses import replace
 
     return replace(options, migrations_dir=solution.migrations_dir, rules_path=None, rules=solution.rules,
-                   rules_text=solution.rules_text, placement=solution.placement)
+                   rules_text=solution.rules_text, placement=solution.placement, target=solution.target)
 
 
 def solution_run_options(solution: solutions_mod.Solution, **extra) -> runner_apply.RunOptions:
@@ -612,7 +612,10 @@ def solutions(chosen: tuple[solutions_mod.Solution, ...]) -> list[SolutionState]
             where = f"schema {s.placement.schema} in {where}"
         if s.placement.prefix:
             where = f"prefix {s.placement.prefix} in {where}"
-        common = dict(name=s.name, selection=s.selection(), target=s.target, placement=where,
+        from generator import target as target_mod
+
+        kept = target_mod.recorded(s.migrations_dir)  # the folder's, once it holds migrations
+        common = dict(name=s.name, selection=s.selection(), target=kept.name if kept else s.target, placement=where,
                       migrations=str(s.migrations_dir))
         problem = provision.probe(url, s.placement.schema)
         if problem is not None:

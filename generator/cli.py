@@ -29,11 +29,28 @@ def _safe(text: str) -> str:
     return hide(text, secrets_in(sys.argv[1:], dict(os.environ)))
 
 
+def quiet_option(fn):
+    """``-q/--quiet`` for a command whose function takes no ``quiet`` parameter: the flag is kept in the
+    click context, where StderrProgress reads it."""
+    def remember(ctx, param, value):
+        ctx.meta["fbs.quiet"] = value
+        return value
+
+    return click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=remember,
+                        help="No progress messages on standard error (notices and errors still show).")(fn)
+
+
+def _quiet_flag() -> bool:
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx and ctx.meta.get("fbs.quiet"))
+
+
 class StderrProgress:
     """Progress on standard error: steps on a terminal (and in any log outside CI), never with -q
     nor in a CI log (CI set, standard error not a terminal); notices always."""
 
     def __init__(self, quiet: bool = False):
+        quiet = quiet or _quiet_flag()
         self.quiet = quiet
         self.steps = not quiet and (sys.stderr.isatty() or not os.environ.get("CI"))
 
@@ -435,9 +452,29 @@ def _run_each(solution_name, all_solutions, config_path, options_of, fn, headers
     return _each(chosen, lambda solution: fn(solution, options_of(api, solution)), headers)
 
 
+def _usable(database_url=None, **extra) -> None:
+    """What the user typed is checked before any work (exit 2): a connection string that parses, the
+    timeouts PostgreSQL accepts."""
+    from generator import rules
+    from generator.dsn import redact
+
+    if database_url:
+        import psycopg
+
+        try:
+            psycopg.conninfo.conninfo_to_dict(database_url)
+        except psycopg.Error:
+            _raise_usage(f"--database-url {redact(database_url)!r} is not a PostgreSQL connection string (a password "
+                         "with @, / or % in a URL must be percent-encoded)")
+    for key in ("lock_timeout", "statement_timeout"):
+        if key in extra:
+            _run(rules.duration, extra[key], f"--{key.replace('_', '-')}")
+
+
 def _run_options(database_url, migrations_dir, wait_for_lock=60.0, ignore_missing=False, **extra):
     from generator.runner.apply import RunOptions
 
+    _usable(database_url, **extra)
     return RunOptions(migrations_dir=Path(migrations_dir), database_url=database_url, wait_for_lock=wait_for_lock,
                       ignore_missing=ignore_missing, **extra)
 
@@ -481,6 +518,7 @@ def _steps(steps, empty: str, already: int = 0) -> None:
                    "--lock-timeout.")
 @click.option("--retries", type=click.IntRange(min=0), default=3, show_default=True,
               help="How often a migration that hit lock_timeout is retried.")
+@quiet_option
 def migrate(database_url, migrations_dir, wait_for_lock, ignore_missing, target_version, dry_run, lock_timeout,
             statement_timeout, retries, solution_name, all_solutions, config_path):
     """Apply pending migrations in version order, each in one transaction with its ledger row.
@@ -493,6 +531,7 @@ def migrate(database_url, migrations_dir, wait_for_lock, ignore_missing, target_
 
     extra = dict(wait_for_lock=wait_for_lock, ignore_missing=ignore_missing, target_version=target_version,
                  dry_run=dry_run, lock_timeout=lock_timeout, statement_timeout=statement_timeout, retries=retries)
+    _usable(database_url, **extra)
     empty = "nothing to apply: the database is up to date"
 
     def run_one(options):
@@ -513,6 +552,7 @@ def migrate(database_url, migrations_dir, wait_for_lock, ignore_missing, target_
 @click.option("--dry-run", is_flag=True, help="List what would be reverted; revert nothing.")
 @click.option("--lock-timeout", default="10s", show_default=True, help="SET LOCAL lock_timeout for each down file.")
 @click.option("--statement-timeout", default="0", show_default=True, help="SET LOCAL statement_timeout (0 = none).")
+@quiet_option
 def revert(database_url, migrations_dir, wait_for_lock, ignore_missing, target_version, dry_run, lock_timeout,
            statement_timeout, solution_name, all_solutions, config_path):
     """Run .down.sql files newest first, deleting each ledger row in the same transaction."""
@@ -520,6 +560,7 @@ def revert(database_url, migrations_dir, wait_for_lock, ignore_missing, target_v
 
     extra = dict(wait_for_lock=wait_for_lock, ignore_missing=ignore_missing, target_version=target_version,
                  dry_run=dry_run, lock_timeout=lock_timeout, statement_timeout=statement_timeout)
+    _usable(database_url, **extra)
     def run_one(options):
         progress = RunnerProgress()
         steps = api.revert(options, progress)
@@ -535,6 +576,7 @@ def revert(database_url, migrations_dir, wait_for_lock, ignore_missing, target_v
 @cli.command()
 @lambda fn: _decorate(fn, [*database_options, ignore_missing_option, *solution_options])
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@quiet_option
 def status(database_url, migrations_dir, ignore_missing, solution_name, all_solutions, config_path, as_json):
     """List each migration: applied (when, how long), pending, changed on disk, missing on disk, failed.
 
@@ -616,6 +658,7 @@ def verify(database_url, migrations_dir, solution_name, all_solutions, config_pa
 @with_runner_options
 @click.option("--target-version", type=int, help="Record only migrations up to this version.")
 @click.option("--dry-run", is_flag=True, help="List what would be recorded.")
+@quiet_option
 def baseline(database_url, migrations_dir, wait_for_lock, ignore_missing, target_version, dry_run, solution_name,
              all_solutions, config_path):
     """Record ledger rows for migrations applied by hand (psql), after verifying the schema matches."""
@@ -634,6 +677,7 @@ def baseline(database_url, migrations_dir, wait_for_lock, ignore_missing, target
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
               help="The project config with the [solution.NAME] sections (default: ./fbs-schema.toml).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@quiet_option
 def solutions_command(config_path, as_json):
     """List the solutions of the project config: selection, target, where each lives, whether its
     database answers, and how many migrations are applied, pending or drifted (changed or missing on
@@ -662,6 +706,7 @@ def solutions_command(config_path, as_json):
 @lambda fn: _decorate(fn, lock_options)
 @click.option("--timestamp", help="When the solution's folder holds no migrations yet: the version of the first "
                                   "generated file, YYYYMMDDHHMMSS (default: now, UTC; or SOURCE_DATE_EPOCH).")
+@quiet_option
 def setup(name, config_path, wait_for_lock, timestamp):
     """Set up solution NAME from nothing: create its database when missing (and its schema, when it
     has one), generate its migrations from its selection of the bundled snapshot when its folder
@@ -727,6 +772,7 @@ def _print_plan(result, at_risk: dict | None = None) -> None:
                                      "is listed with the rows (or non-NULL values) it would lose there. Read-only.")
 @with_solution_options
 @click.pass_context
+@quiet_option
 def plan(ctx, snapshot_path, migrations_dir, rules_path, renames_path, database_url, solution_name, all_solutions,
          config_path):
     """Show what `generate` would change, per table, and which operations are destructive (and why:
@@ -754,6 +800,7 @@ def plan(ctx, snapshot_path, migrations_dir, rules_path, renames_path, database_
               help="Lint every file with sqlfluff and squawk, not only those they have not found clean before "
                    "(the cache, by SHA-384 of each file and the tools' config, is under .cache/ beside the folder).")
 @with_solution_options
+@quiet_option
 def lint_command(migrations_dir, snapshot_path, rules_path, no_check, no_sqlfluff, no_squawk, no_cache,
                  solution_name, all_solutions, config_path):
     """Lint migrations: the project's semantic checks, generate --check, sqlfluff and squawk.
@@ -811,6 +858,7 @@ def _report_lint(result, migrations_dir: str) -> int:
               help="Where to write the Mermaid text ('-' = standard output; a regular file is replaced atomically, a "
                    "device or a FIFO written in place).")
 @with_solution_options
+@quiet_option
 def diagram(snapshot_path, module, tables, changes_dir, columns, internal, rules_path, output, solution_name,
             all_solutions, config_path):
     """An entity-relationship diagram of the generated schema, as Mermaid (erDiagram).
@@ -857,6 +905,7 @@ def diagram(snapshot_path, module, tables, changes_dir, columns, internal, rules
               help="With --snapshot: the rules file (default ./fbs-schema.toml when it exists).")
 @click.option("--json", "as_json", is_flag=True,
               help="Machine-readable output: counts per rule and reason, and every item that is not equal.")
+@quiet_option
 def compare_odoo(odoo_dsn, snapshot_path, migrations_dir, rules_path, as_json):
     """Prove fidelity to an Odoo database: compare its own tables with the generated schema.
 

@@ -128,7 +128,7 @@ def parse(data: dict[str, Any], source: str) -> Rules:
                                ("record_id", record_ids, lambda r: (r.model, r.field))):
         _no_duplicates(what, entries, key)
     migration = data.get("migration", {})
-    timeouts = {key: _duration(migration.get(key, Rules.__dataclass_fields__[key].default), f"{source}: migration.{key}")
+    timeouts = {key: duration(migration.get(key, Rules.__dataclass_fields__[key].default), f"{source}: migration.{key}")
                 for key in ("lock_timeout", "statement_timeout")}
     return Rules(data.get("tenant", {}).get("setting", DEFAULT_SETTING), indexes, checks, source, defaults,
                  **timeouts, float_type=data.get("types", {}).get("float", "numeric"), record_ids=record_ids)
@@ -171,7 +171,7 @@ def _default(entry: dict[str, Any], at: str) -> DefaultRule:
     return DefaultRule(entry["model"], entry["field"], _finite(entry["value"], f"{at}.value"), at)
 
 
-def _duration(value: str, at: str) -> str:
+def duration(value: str, at: str) -> str:
     found = _DURATION.fullmatch(value)
     if not found:  # the schema's pattern lets only these through; a default is one too
         raise UsageError(f"{at}: {value!r} is not a duration such as '5s', '500ms' or '1h'")

@@ -41,7 +41,6 @@ from generator.errors import UsageError
 from generator.placement import Placement
 
 RULE_KEYS = ("tenant", "migration", "types", "index", "check", "default", "record_id")
-TARGETS = ("postgres",)  # the hook for Citus / YugabyteDB: a target is a value handed to render
 DEFAULT_SCHEMA = "public"  # what a solution without `schema` shares with others in its database
 
 
@@ -129,9 +128,7 @@ def _solution(name: str, entry: dict[str, Any], shared: dict[str, Any], base: Pa
     with_references = entry.get("with_references", False)
     if "reference_depth" in entry and not with_references:
         raise UsageError(f"{source}: {key}.reference_depth goes with with_references = true")
-    target = entry.get("target", "postgres")
-    if target not in TARGETS:  # the JSON Schema says so too; targets come with render targets
-        raise UsageError(f"{source}: {key}.target: {target!r} is not one of {', '.join(TARGETS)}")
+    target = entry.get("target", "postgres")  # one of target.TARGETS (the JSON Schema says which)
     own = {k: entry[k] for k in RULE_KEYS if k in entry}
     effective = {**shared, **own}
     rules = rules_mod.parse(effective, f"{source}: {key}") if effective else rules_mod.Rules()

@@ -265,7 +265,7 @@ def test_unknown_target_version_is_an_error(tmp_path, db):
     for command in ("migrate", "baseline", "revert"):
         result = CliRunner().invoke(cli, [command, "--database-url", db, "--migrations", str(folder),
                                           "--target-version", "20261121215925"])
-        assert result.exit_code == 7, (command, result.output)
+        assert result.exit_code == 2, (command, result.output)  # bad usage, before any work
         assert "--target-version 20261121215925 is not the version of a migration" in result.output
 
 
@@ -323,3 +323,18 @@ def test_progress_steps_stay_out_of_ci_logs_and_notices_do_not(tmp_path, monkeyp
         progress.notice("a notice")
         err = capsys.readouterr().err
         assert ("a step" in err) == shown and "a notice" in err, (ci, quiet, err)
+
+
+@pytest.mark.parametrize("args, needle", [
+    (("--lock-timeout", "banana"), "--lock-timeout: 'banana' is not a duration"),
+    (("--statement-timeout", "99999999s"), "--statement-timeout: '99999999s' is longer than PostgreSQL's longest"),
+    (("--database-url", "postgresql://u:p%zz@h/db"), "is not a PostgreSQL connection string"),
+], ids=["lock timeout", "statement timeout", "database url"])
+def test_bad_usage_is_exit_2_before_any_work(args, needle, tmp_path):
+    """Even with nothing to apply (an empty folder) and no server reachable, a value the user typed
+    wrong is exit 2 naming it, not a failure later (or never)."""
+    for command in ("migrate", "revert"):
+        extra = args if "--database-url" in args else ("--database-url", "postgresql://postgres@127.0.0.1:1/x", *args)
+        result = CliRunner().invoke(cli, [command, "--migrations", str(tmp_path), *extra])
+        assert result.exit_code == 2 and needle in result.output, (command, result.output)
+        assert "p%zz" not in result.output

@@ -349,8 +349,10 @@ def test_baseline_verifies_while_holding_the_migration_lock(db, tmp_path):
 
     def verify_fn():
         with psycopg.connect(db) as other:
-            held.append(other.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
-                        .fetchone()[0])
+            # this database's advisory locks only: other tests' databases on the same server take theirs
+            held.append(other.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())").fetchone()[0])
         return []
 
     steps = runner_apply.baseline(runner_apply.RunOptions(migrations_dir=folder, database_url=db),

@@ -337,3 +337,25 @@ def test_solution_rules_replace_the_shared_key_and_are_kept_as_toml(tmp_path):
     assert (again.indexes, again.checks[0].min, again.lock_timeout) == ((), 0, "2s")
     with pytest.raises(UsageError, match="no \\[solution.nope\\]"):
         config.get("nope")
+
+
+def test_a_solution_takes_any_target(tmp_path):
+    """target = "citus" in a solution: generate writes that target's SQL and keeps it beside the
+    migrations; `solutions` shows it."""
+    (tmp_path / "fbs-schema.toml").write_text('[solution.dist]\npreset = "inventory"\ntarget = "citus"\n'
+                                              'database_url_env = "DIST_URL"\n', "utf-8")
+    env = {"DIST_URL": "postgresql://postgres@127.0.0.1:1/dist"}
+    made = fbs("generate", "--solution", "dist", cwd=tmp_path, env=env)
+    assert made.returncode == 0, made.stderr
+    folder = tmp_path / "migrations" / "dist"
+    assert json.loads((folder / "fbs-target.json").read_text("utf-8")) == {"target": "citus"}
+    assert all("-- Target: Citus." in p.read_text("utf-8") for p in folder.glob("*.sql"))
+    listed = fbs("solutions", cwd=tmp_path, env=env)
+    row = next(line for line in listed.stdout.splitlines() if line.startswith("dist "))
+    assert " citus " in row, listed.stdout
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "fbs-schema.toml").write_text('[solution.x]\npreset = "sales"\ntarget = "oracle"\n'
+                                         'database_url_env = "DIST_URL"\n', "utf-8")
+    refused = fbs("solutions", cwd=bad, env=env)
+    assert refused.returncode == 2 and "solution.x.target: 'oracle' is not one of" in refused.stderr

@@ -21,7 +21,7 @@ import psycopg
 from psycopg import errors as pgerrors
 
 from generator import target as target_mod
-from generator.errors import MigrationError
+from generator.errors import MigrationError, UsageError
 from generator.placement import DEFAULT as DEFAULT_PLACEMENT
 from generator.placement import Placement
 from generator.runner import files as mfiles
@@ -246,8 +246,8 @@ def check_target(migrations: mfiles.Migrations, target: int | None, *, zero_ok: 
     known = [m.version for m in migrations.up]
     if target not in known:
         near = ", ".join(str(v) for v in known[-3:]) or "none"
-        raise MigrationError(f"--target-version {target} is not the version of a migration in the folder "
-                             f"(the newest: {near})")
+        raise UsageError(f"--target-version {target} is not the version of a migration in the folder "
+                         f"(the newest: {near})")
 
 
 def _committed(progress, step: Step) -> Step:
