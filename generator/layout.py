@@ -18,3 +18,16 @@ def shipped(name: str) -> Path:
     if here.is_dir():
         return here
     return Path(sys.prefix) / "share" / "fbs-schema" / name
+
+
+# The lint settings the generated SQL is written to pass (sqlfluff's and squawk's), found without the
+# working directory: the project's root in a checkout, <prefix>/share/fbs-schema/lint in a wheel.
+LINT_SETTINGS = {"sqlfluff": ".sqlfluff", "squawk": ".squawk.toml"}
+
+
+def lint_settings(tool: str) -> Path:
+    name = LINT_SETTINGS[tool]
+    here = Path(__file__).resolve().parent.parent / name
+    if here.is_file():
+        return here
+    return Path(sys.prefix) / "share" / "fbs-schema" / "lint" / name

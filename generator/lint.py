@@ -356,9 +356,10 @@ def run_sqlfluff(paths: list[Path], processes: int = 0) -> tuple[int, str]:
     if not paths:
         return 0, ""
     processes = processes or min(2, len(paths))  # a pool costs more than it saves for one file
-    # the project's config also for a folder outside the working directory (sqlfluff looks for
-    # config files only between the working directory and each file)
-    config = ["--config", ".sqlfluff"] if Path(".sqlfluff").is_file() else []
+    # the settings the SQL is generated to pass, wherever the files and the working directory are
+    # (sqlfluff looks for config files only between the working directory and each file): a
+    # .sqlfluff of the working directory, else the one that ships with fbs-schema
+    config = ["--config", str(settings("sqlfluff"))]
     proc = subprocess.run([tool("sqlfluff"), "lint", *map(str, paths), *config, "--processes", str(processes),
                            "--disable-progress-bar", "--nocolor"], capture_output=True, text=True)
     output = proc.stdout + proc.stderr
@@ -370,9 +371,17 @@ def run_sqlfluff(paths: list[Path], processes: int = 0) -> tuple[int, str]:
 def run_squawk(paths: list[Path]) -> tuple[int, str]:
     if not paths:
         return 0, ""
-    proc = subprocess.run([tool("squawk"), *map(str, paths)], capture_output=True, text=True,
-                          env={**os.environ, "NO_COLOR": "1"})
+    proc = subprocess.run([tool("squawk"), "--config", str(settings("squawk")), *map(str, paths)], capture_output=True,
+                          text=True, env={**os.environ, "NO_COLOR": "1"})
     return proc.returncode, proc.stdout + proc.stderr
+
+
+def settings(name: str) -> Path:
+    """A tool's settings: the working directory's own file when there is one, else fbs-schema's."""
+    from generator import layout
+
+    own = Path(layout.LINT_SETTINGS[name])
+    return own if own.is_file() else layout.lint_settings(name)
 
 
 # --- the cache of clean results ------------------------------------------------------------------
@@ -412,6 +421,9 @@ def config_key(name: str, folders: list[Path]) -> str:
     except PackageNotFoundError:
         digest.update(b"?")
     seen: set[Path] = set()
+    for path in (settings(name).resolve(),):
+        seen.add(path)
+        digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
     for folder in folders:
         for config in CONFIG_FILES[name]:
             path = (folder / config).resolve()
