@@ -261,17 +261,48 @@ EXIT_CODES = (
 )
 
 
-def _exit_codes(formatter) -> None:
+# Each command's own exit codes (its --help lists these): the codes of EXIT_CODES it can end with,
+# and what 1 means for it where it has one
+COMMAND_CODES = {
+    "capture": (0, 2, 3, 4, 130),
+    "generate": (0, 1, 2, 3, 4, 5, 6, 130),
+    "plan": (0, 1, 2, 3, 4, 5, 6, 7, 130),
+    "lint": (0, 1, 2, 4, 130),
+    "diagram": (0, 2, 4, 5, 130),
+    "compare-odoo": (0, 1, 2, 3, 4, 130),
+    "migrate": (0, 2, 7, 130),
+    "revert": (0, 2, 7, 130),
+    "baseline": (0, 2, 7, 130),
+    "status": (0, 1, 2, 7, 130),
+    "verify": (0, 2, 4, 7, 8, 130),
+    "solutions": (0, 1, 2, 7, 130),
+    "setup": (0, 2, 4, 5, 7, 130),
+    "import": (0, 2, 3, 4, 7, 8, 130),
+}
+ONE_MEANS = {
+    "generate": "--check: the migrations folder is not up to date with the snapshot",
+    "plan": "the plan holds a destructive change (each one is marked DESTRUCTIVE)",
+    "lint": "a finding (semantic check, sqlfluff, squawk, or not up to date)",
+    "compare-odoo": "an Odoo item is unexplained",
+    "status": "a migration is changed on disk, failed, or missing on disk",
+    "solutions": "a solution has drifted or cannot be reached",
+}
+
+
+def _exit_codes(formatter, command: str | None = None) -> None:
+    codes = dict(EXIT_CODES)
+    if command in COMMAND_CODES:
+        codes = {c: ONE_MEANS.get(command, codes[c]) if c == 1 else codes[c] for c in COMMAND_CODES[command]}
     with formatter.section("Exit codes"):
-        formatter.write_dl([(str(code), text) for code, text in EXIT_CODES])
+        formatter.write_dl([(str(code), text) for code, text in codes.items()])
 
 
 class _WithExitCodes(click.Command):
-    """Every command's --help ends with the exit codes."""
+    """Every command's --help ends with its own exit codes."""
 
     def format_epilog(self, ctx, formatter) -> None:
         super().format_epilog(ctx, formatter)
-        _exit_codes(formatter)
+        _exit_codes(formatter, self.name)
 
 
 class _Group(click.Group):

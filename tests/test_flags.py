@@ -245,10 +245,16 @@ def test_every_help_lists_the_exit_codes_that_errors_use():
         assert cls.exit_code in codes, cls
     assert codes[errors.UsageError.exit_code].startswith("bad usage")
     assert codes[errors.MigrationError.exit_code].startswith("migration")
-    for name in [None, *cli.commands]:
-        result = CliRunner().invoke(cli, ([name] if name else []) + ["--help"])
+    result = CliRunner().invoke(cli, ["--help"])
+    assert re.search(r"\n  8 +verify found differences", result.output)
+    assert set(cli_mod.COMMAND_CODES) == set(cli.commands)  # every command says its own
+    for name, own in cli_mod.COMMAND_CODES.items():
+        result = CliRunner().invoke(cli, [name, "--help"])
         assert result.exit_code == 0 and "Exit codes:" in result.output, name
-        assert re.search(r"\n  8 +verify found differences", result.output), name
+        listed = [int(m) for m in re.findall(r"\n  (\d+) ", result.output.split("Exit codes:")[1])]
+        assert listed == list(own), (name, listed)
+    plan_help = CliRunner().invoke(cli, ["plan", "--help"]).output
+    assert "1    the plan holds a destructive change" in plan_help
     readme = (api.PROJECT_ROOT / "README.md").read_text("utf-8")
     assert ("Exit codes: 0 success, 1 `generate --check`\nfound pending changes, 2 bad usage or rules file, "
             "3 capture failed") in readme
