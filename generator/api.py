@@ -258,7 +258,7 @@ def _generate(new: Snapshot, options: GenerateOptions, progress: Progress) -> Ge
     description = None
     if previous.models:
         description = f"upgrade to odoo {series_key(new.odoo_version)[0]}" if upgrade else "schema update"
-    file_plans = planning.files(plan, description)
+    file_plans = planning.files(plan, description, current_rules.lock_budget)
     stamps = planning.versions(options.timestamp or _now(), len(file_plans), existing[-1][0] if existing else None)
     refs = render.external_refs(plan.new)
     files = _render_files(plan, file_plans, stamps, info, target, current_rules, options.reversible, refs)

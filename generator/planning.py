@@ -2,8 +2,9 @@
 
 An initial schema is grouped per Odoo module (``group_initial``); a change is one group. Each group
 is then split so that tables already holding rows are never locked for long (``lock_safe``), and the
-files get consecutive sqlx versions (``versions``). ``anchor_of`` picks the table that new
-distributed tables are colocated with. Pure functions over operations: no file, no template.
+files get consecutive sqlx versions (``versions``). A file that would lock more relations than the
+lock budget is cut into parts (``within_lock_budget``), every table's statements kept together.
+``anchor_of`` picks the table that new distributed tables are colocated with. Pure functions over operations: no file, no template.
 """
 
 from __future__ import annotations
@@ -18,11 +19,20 @@ from generator.tables import Check, ForeignKey, Index, IndexColumn, Schema, Uniq
 VERSION_FORMAT = "%Y%m%d%H%M%S"
 
 
-def files(plan: Plan, description: str | None) -> list[FilePlan]:
+# The most relations (tables, their indexes and TOAST tables) one migration file may lock: a lock is
+# held to the end of the file's transaction, and a server's lock table holds
+# max_locks_per_transaction x (max_connections + background processes) of them for all sessions
+# together (PostgreSQL's defaults: 64 x about 120). 256 fits a server started with
+# max_locks_per_transaction = 16 and max_connections = 20 while other sessions hold locks too.
+DEFAULT_LOCK_BUDGET = 256
+
+
+def files(plan: Plan, description: str | None, lock_budget: int = DEFAULT_LOCK_BUDGET) -> list[FilePlan]:
     """The migration files of ``plan``: with ``description`` one change by that name, else an
-    initial schema grouped per module; each group split lock-safe."""
+    initial schema grouped per module; each group split lock-safe, then cut to the lock budget."""
     groups = [(description, list(plan.operations))] if description else group_initial(list(plan.operations), plan.new)
-    return [file for name, group in groups for file in lock_safe(name, group)]
+    planned = [file for name, group in groups for file in lock_safe(name, group)]
+    return within_lock_budget(planned, LockCost(plan.old, plan.new), lock_budget)
 
 
 def anchor_of(old: Schema, new: Schema, operations: list[ops.Op]) -> str | None:
@@ -132,3 +142,129 @@ def group_initial(operations: list[ops.Op], schema: Schema) -> list[tuple[str, l
     if fks:
         groups.append(("foreign keys", fks))
     return groups
+
+
+class LockCost:
+    """How many relation locks an operation's transaction holds, estimated from the schemas before
+    and after: each table it touches (its own, and the referenced table of a foreign key) counts
+    with every index it has, its TOAST table and index and (created) its row types, since ALTER
+    TABLE and the scan of a VALIDATE open them all. An upper bound: tests/test_locks.py applies
+    every file of the 19.0 all-modules schema and counts the objects locked in pg_locks."""
+
+    def __init__(self, old: Schema, new: Schema) -> None:
+        self._tables = {t.name: t for t in old.tables} | {t.name: t for t in new.tables}
+
+    def relations(self, table: str) -> int:
+        t = self._tables.get(table)
+        if t is None:
+            return 6
+        # the table, its TOAST table and index, its primary key, its row types (a new table), its indexes
+        return 6 + len(t.uniques) + len(t.indexes)
+
+    def foreign_key(self, op: ops.Op) -> ForeignKey | None:
+        """The foreign key ``op`` adds, drops or validates, if it is about one."""
+        constraint = getattr(op, "constraint", None)
+        if isinstance(op, ops.ValidateConstraint):
+            t = self._tables.get(op.table)
+            constraint = next((k for k in (t.foreign_keys if t else ()) if k.name == op.name), None)
+        return constraint if isinstance(constraint, ForeignKey) else None
+
+    def tables(self, op: ops.Op) -> set[str]:
+        """The tables ``op`` locks: its own and, for a foreign key, the one it references."""
+        out = {op.table_name} if op.table_name else set()
+        fk = self.foreign_key(op)
+        if fk is not None:
+            out.add(fk.ref_table)
+        return out
+
+    def of(self, tables: set[str]) -> int:
+        return sum(self.relations(t) for t in tables)
+
+
+def within_lock_budget(planned: list[FilePlan], cost: LockCost, budget: int) -> list[FilePlan]:
+    """Every transactional file that would lock more than ``budget`` relations cut into parts
+    ("foreign keys part 2 of 5"), each within the budget where one statement's share allows, the
+    statements in their order. The statements of a table the file creates or drops stay in one part
+    (so an index is built in the file that creates its table), with the tables they link (a foreign
+    key needs its referenced table; a dropped table, the drop of the keys pointing at it).
+    Statements on no table (extensions, functions) open the first part, or close the last when a
+    table's statement comes before them (a dropped extension)."""
+    out: list[FilePlan] = []
+    for file in planned:
+        parts = [] if file.no_transaction else _cut(list(file.operations), cost, budget)
+        if len(parts) <= 1:
+            out.append(file)
+            continue
+        out += [FilePlan(f"{file.description} part {k} of {len(parts)}", tuple(part))
+                for k, part in enumerate(parts, 1)]
+    return out
+
+
+def _cut(operations: list[ops.Op], cost: LockCost, budget: int) -> list[list[ops.Op]]:
+    touched = [cost.tables(op) for op in operations]
+    if cost.of(set().union(*touched)) <= budget:
+        return [operations]
+    created = {op.table_name for op in operations if isinstance(op, ops.CreateTable)}
+    made = created | {op.table_name for op in operations if isinstance(op, ops.DropTable)}
+    # Units: statements that must share a part. Union-find over the tables a statement links while
+    # one of them is created or dropped; a foreign key's statement on tables that exist before and
+    # after is a unit of its own (a table with many is spread over parts); the other statements on
+    # such a table stay together (a NOT NULL with the CHECK validated before it, as squawk wants)
+    parent: dict[str, str] = {}
+
+    def root(t: str) -> str:
+        while parent.setdefault(t, t) != t:
+            t = parent[t]
+        return t
+
+    for tables in touched:
+        if len(tables) > 1 and tables & made:
+            first, *rest = sorted(tables)
+            for t in rest:
+                parent[root(t)] = root(first)
+    unit_of_op = [root(min(tables & made)) if tables & made else
+                  f"#{i}" if cost.foreign_key(op) or not op.table_name else root(op.table_name)
+                  for i, (op, tables) in enumerate(zip(operations, touched))]
+    if all(tables <= created for tables in touched):
+        # New tables only (a module's): no statement needs another table's, so each table's
+        # statements gather in the part of its CREATE TABLE; those on no table open the first part
+        # or, after a table's, close the last
+        order = list(dict.fromkeys(u for u, op in zip(unit_of_op, operations) if op.table_name))
+        part_of = _pack([(u, set().union(*(t for t, v in zip(touched, unit_of_op) if v == u))) for u in order],
+                        cost, budget)
+        last = max(part_of.values())
+        parts: list[list[ops.Op]] = [[] for _ in range(last + 1)]
+        seen_table = False
+        for op, unit in zip(operations, unit_of_op):
+            parts[part_of[unit] if op.table_name else last if seen_table else 0].append(op)
+            seen_table = seen_table or bool(op.table_name)
+        return parts
+    # A change: its order stays (a dropped column takes its foreign key along, a new column comes
+    # before the key on it); cut only between statements where no unit has some on both sides
+    end = {unit: i for i, unit in enumerate(unit_of_op)}
+    segments: list[tuple[int, int]] = []
+    begin = reach = 0
+    for i, unit in enumerate(unit_of_op):
+        reach = max(reach, end[unit])
+        if reach == i:
+            segments.append((begin, i + 1))
+            begin = i + 1
+    part_of = _pack([(seg, set().union(*touched[seg[0]:seg[1]])) for seg in segments], cost, budget)
+    parts = [[] for _ in range(max(part_of.values()) + 1)]
+    for seg in segments:
+        parts[part_of[seg]] += operations[seg[0]:seg[1]]
+    return parts
+
+
+def _pack(items: list[tuple], cost: LockCost, budget: int) -> dict:
+    """Consecutive items (key, tables locked) into parts: a new part when the next item's tables
+    would take the current one over the budget. Key -> part number."""
+    part_of = {}
+    locked: set[str] = set()
+    part = 0
+    for key, tables in items:
+        if locked and cost.of(locked | tables) > budget:
+            part, locked = part + 1, set()
+        part_of[key] = part
+        locked |= tables
+    return part_of

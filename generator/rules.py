@@ -98,6 +98,7 @@ class Rules:
     defaults: tuple[DefaultRule, ...] = ()
     lock_timeout: str = "5s"
     statement_timeout: str = "1h"
+    lock_budget: int = 256  # planning.DEFAULT_LOCK_BUDGET: relations one migration file may lock
     float_type: str = "numeric"
     record_ids: tuple[RecordIdRule, ...] = ()
 
@@ -131,7 +132,8 @@ def parse(data: dict[str, Any], source: str) -> Rules:
     timeouts = {key: duration(migration.get(key, Rules.__dataclass_fields__[key].default), f"{source}: migration.{key}")
                 for key in ("lock_timeout", "statement_timeout")}
     return Rules(data.get("tenant", {}).get("setting", DEFAULT_SETTING), indexes, checks, source, defaults,
-                 **timeouts, float_type=data.get("types", {}).get("float", "numeric"), record_ids=record_ids)
+                 **timeouts, lock_budget=migration.get("lock_budget", Rules.lock_budget),
+                 float_type=data.get("types", {}).get("float", "numeric"), record_ids=record_ids)
 
 
 def _index(entry: dict[str, Any], at: str) -> IndexRule:

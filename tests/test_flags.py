@@ -61,7 +61,7 @@ RULES = {
     "2 problems:\n  - index[0].where.feild: unknown key (did you mean 'field'?); known: field, in, not_null\n"
     "  - index[0].where: missing key 'field'":
         '[[index]]\nmodel = "sale.order"\nfields = ["name"]\nwhere = { feild = "state", in = ["sale"] }\n',
-    "migration.lock_timout: unknown key (did you mean 'lock_timeout'?); known: lock_timeout, statement_timeout": '[migration]\nlock_timout = "5s"\n',
+    "migration.lock_timout: unknown key (did you mean 'lock_timeout'?); known: lock_budget, lock_timeout, statement_timeout": '[migration]\nlock_timout = "5s"\n',
     "tenant.settng: unknown key (did you mean 'setting'?); known: setting": '[tenant]\nsettng = "app.x"\n',
     "tenant: expected a table, got 'app.org_id'": 'tenant = "app.org_id"\n',
     "index: expected an array": '[index]\nmodel = "sale.order"\nfields = ["name"]\n',

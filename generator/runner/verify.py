@@ -4,7 +4,11 @@ The expected schema is built inside the live database, in a scratch schema of a 
 always rolled back (DDL is transactional in PostgreSQL), so both sides are rendered by PostgreSQL
 itself and compare by plain equality: tables, columns (type, nullability, default), constraints,
 indexes, row-level security and policies. Nothing is left behind; only the new scratch objects are
-locked.
+locked, and never many at once: the tables are built a batch at a time, each batch in a savepoint
+(with bare copies of the tables its foreign keys reference) whose catalog is read and then rolled
+back, which releases its locks. A batch stays within the folder's lock budget
+(``[migration] lock_budget``), so verify fits a server with a small lock table whatever the
+schema's size.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from generator import diff, render, rules
+from generator import diff, ops, planning, render, rules
 from generator import folder as folder_mod
 from generator import target as target_mod
 from generator.errors import MigrationError, one_line
@@ -57,12 +61,53 @@ def catalog(conn: psycopg.Connection, schema: str) -> dict[tuple[str, str, str],
 
 
 def expected_sql(snap: Snapshot, kept_rules: rules.Rules, placement: Placement = DEFAULT_PLACEMENT,
-                 target: target_mod.Target = target_mod.POSTGRES) -> list[str]:
+                 target: target_mod.Target = target_mod.POSTGRES) -> list[Batch]:
     """The target's SQL for the whole schema, minus distribution (built as plain local tables in the
-    scratch schema; ``distribution`` checks the live tables' placement)."""
-    operations = diff.plan(Snapshot.empty(), snap, kept_rules, placement=placement).operations
+    scratch schema; ``distribution`` checks the live tables' placement), in batches of tables that
+    each lock at most the lock budget's relations: the first batch holds the statements on no table
+    (extensions, functions) and is kept; each later one is built, read and rolled back."""
+    plan = diff.plan(Snapshot.empty(), snap, kept_rules, placement=placement)
     local = replace(target, distribute=False)
-    return [render.statement(op, local) for op in operations]
+    cost = planning.LockCost(plan.old, plan.new)
+    tables_of = [cost.tables(op) for op in plan.operations]
+    own: dict[str, list[int]] = {}
+    deps: dict[str, set[str]] = {}
+    for i, (op, tables) in enumerate(zip(plan.operations, tables_of)):
+        if op.table_name:
+            own.setdefault(op.table_name, []).append(i)
+            deps.setdefault(op.table_name, set()).update(tables - {op.table_name})
+    creates = {op.table_name: i for i, op in enumerate(plan.operations) if isinstance(op, ops.CreateTable)}
+
+    def bare(table: str) -> int:  # a referenced table only: its CREATE TABLE (keys, no index)
+        t = plan.new.table(table)
+        return 6 + (len(t.uniques) if t else 0)
+
+    batches = [Batch((), tuple(render.statement(op, local) for op in plan.operations if not op.table_name))]
+    chosen: list[str] = []
+    referenced: set[str] = set()
+    for table in own:
+        more = referenced | deps[table]
+        if chosen and cost.of(set(chosen) | {table}) + sum(bare(t) for t in more - set(chosen) - {table}) > \
+                kept_rules.lock_budget:
+            batches.append(_batch(plan.operations, own, creates, chosen, referenced, local))
+            chosen, more = [], set(deps[table])
+        chosen.append(table)
+        referenced = more
+    if chosen:
+        batches.append(_batch(plan.operations, own, creates, chosen, referenced, local))
+    return batches
+
+
+@dataclass(frozen=True)
+class Batch:
+    tables: tuple[str, ...]  # the tables whose catalog is read from this batch ("": the kept first one)
+    statements: tuple[str, ...]
+
+
+def _batch(operations, own, creates, chosen: list[str], referenced: set[str], target) -> Batch:
+    bare = {creates[t] for t in referenced - set(chosen) if t in creates}
+    picked = sorted(bare | {i for t in chosen for i in own[t]})
+    return Batch(tuple(chosen), tuple(render.statement(operations[i], target) for i in picked))
 
 
 DISTRIBUTED = """
@@ -125,9 +170,9 @@ def verify(migrations_dir: Path, database_url: str | None, up_to: int | None = N
     prefix = placement.prefix
     if up_to is None:
         snap, kept_rules = load_expected(migrations_dir)
-        statements = expected_sql(snap, kept_rules, placement, target)
+        batches = expected_sql(snap, kept_rules, placement, target)
     else:
-        statements = files_sql(migrations_dir, up_to)
+        batches = [Batch((), tuple(files_sql(migrations_dir, up_to)))]
     scratch = f"fbs_verify_{uuid.uuid4().hex[:10]}"
     with connect(database_url, placement) as conn:
         try:
@@ -137,15 +182,33 @@ def verify(migrations_dir: Path, database_url: str | None, up_to: int | None = N
                 conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(scratch)))
                 conn.execute(sql.SQL("SET LOCAL search_path = {}, {}").format(
                     sql.Identifier(scratch), sql.Identifier(live_schema)))
-                for statement in statements:
-                    conn.execute(statement)
-                expected = catalog(conn, scratch)
+                expected = _build(conn, scratch, batches)
             placement = []
             if target.distribute:
                 placement = distribution(conn, live_schema, {t for (kind, t, _) in expected if kind == "table"})
         except psycopg.Error as exc:
             raise MigrationError(f"verify failed while reading the catalog: {one_line(exc)}") from None
     return compare(expected, live, prefix) + placement
+
+
+def _build(conn: psycopg.Connection, scratch: str, batches: list[Batch]) -> dict[tuple[str, str, str], str]:
+    """The scratch schema's catalog, batch by batch: the first batch is kept, each later one is
+    built in a savepoint, read (its own tables only) and rolled back, releasing its locks."""
+    first, *rest = batches
+    _run(conn, first.statements)
+    expected = catalog(conn, scratch)
+    for batch in rest:
+        with conn.transaction(force_rollback=True):
+            _run(conn, batch.statements)
+            mine = set(batch.tables)
+            expected.update((key, d) for key, d in catalog(conn, scratch).items() if key[1] in mine)
+    return expected
+
+
+def _run(conn: psycopg.Connection, statements: tuple[str, ...]) -> None:
+    """The statements in one round trip (each ends with its semicolon)."""
+    if statements:
+        conn.execute("\n".join(statements))
 
 
 # Objects verify judges on their own, whether or not a table of the schema owns them
