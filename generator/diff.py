@@ -219,7 +219,8 @@ def diff(old: Snapshot, new: Snapshot, rules: Rules = Rules(), renames: Renames 
 
 def reverse(operations: list[ops.Op]) -> list[ops.Op]:
     """The down migration of ``operations``: the inverse of each, last first. Each inverse runs on
-    exactly the state its operation produced, so the sequence undoes the migration step by step."""
-    return [op.reverse() for op in reversed(operations)]
+    exactly the state its operation produced, so the sequence undoes the migration step by step.
+    An operation with nothing to undo (a fill of NULLs) has no inverse in it."""
+    return [op.reverse() for op in reversed(operations) if not op.undoes_nothing]
 
 

@@ -27,6 +27,8 @@ PHASES = (
 class Op:
     kind: ClassVar[str]
     phase: ClassVar[str]
+    # True when a down migration has nothing to undo for it (left out of ``diff.reverse``)
+    undoes_nothing: ClassVar[bool] = False
 
     @property
     def table_name(self) -> str:
@@ -419,10 +421,12 @@ class ValidateConstraint(Op):
 @dataclass(frozen=True, kw_only=True)
 class FillNulls(Op):
     """``UPDATE ... SET col = value WHERE col IS NULL``: before an existing column becomes NOT NULL,
-    the rows already there get the rules file's ``[[default]]`` value. Its own reverse: once the
-    column is NOT NULL there is nothing left to fill, and the filled values stay."""
+    the rows already there get the rules file's ``[[default]]`` value. A down migration leaves it
+    out (``undoes_nothing``): the filled values stay, and once the column is NOT NULL there is
+    nothing left to fill; its own reverse for the algebra of operations."""
 
     kind: ClassVar[str] = "fill_nulls"
+    undoes_nothing: ClassVar[bool] = True
     table: str
     column: str
     value: str = ""  # an SQL literal made by naming.literal (Column.backfill)

@@ -97,7 +97,7 @@ def lock_safe(description: str, operations: list[ops.Op]) -> list[FilePlan]:
             validate.append(ops.ValidateConstraint(table=table, name=op.constraint.name))
         elif isinstance(op, ops.AlterColumn) and op.after.not_null and not op.before.not_null:
             nullable = replace(op.after, not_null=False)
-            if op.before.type != op.after.type:
+            if op.before.type != op.after.type or op.before.default != op.after.default:
                 main.append(replace(op, after=nullable))
             if op.after.backfill is not None:
                 main.append(ops.FillNulls(table=table, column=op.after.name, value=op.after.backfill))
@@ -105,7 +105,7 @@ def lock_safe(description: str, operations: list[ops.Op]) -> list[FilePlan]:
             main.append(ops.AddConstraint(table=table, constraint=check, not_valid=True))
             validate += [ops.ValidateConstraint(table=table, name=check.name),
                          ops.AlterColumn(table=table, before=nullable, after=op.after),
-                         ops.DropConstraint(table=table, constraint=check)]
+                         ops.DropConstraint(table=table, constraint=check, not_valid=True)]
         else:
             main.append(op)
     plans = before + ([FilePlan(description, tuple(main))] if main else []) + after

@@ -3,6 +3,7 @@ the writer is never blocked longer than the configured lock_timeout, and the res
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import uuid
@@ -107,3 +108,65 @@ def test_lock_safe_changes_on_a_million_rows_under_writes(db, tmp_path):
           f"slowest insert {max(latencies) * 1000:.0f} ms (lock_timeout {LOCK_TIMEOUT_S * 1000:.0f} ms)")
 
 
+
+
+def _not_null_with_default(table: str = "t"):
+    """An existing uuid column becoming NOT NULL with a new default, its NULLs filled first."""
+    from generator import ops
+    from generator.tables import Column
+
+    before = Column("c", "uuid")
+    after = Column("c", "uuid", not_null=True, default="gen_random_uuid()", backfill="gen_random_uuid()")
+    return [ops.AlterColumn(table=table, before=before, after=after)]
+
+
+def test_a_column_becoming_not_null_keeps_its_new_default(db):
+    """The lock-safe split of SET NOT NULL (via a NOT VALID CHECK) also sets the new default
+    (it was dropped when the type stayed the same)."""
+    from generator import planning, render
+
+    files = planning.lock_safe("change", _not_null_with_default())
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute("CREATE TABLE t (id int PRIMARY KEY, c uuid)")
+        conn.execute("INSERT INTO t VALUES (1, NULL), (2, gen_random_uuid())")
+        for f in files:
+            with conn.transaction():
+                for op in f.operations:
+                    conn.execute(render.statement(op))
+        default, not_null = conn.execute(
+            "SELECT pg_get_expr(d.adbin, d.adrelid), a.attnotnull FROM pg_attribute AS a "
+            "LEFT JOIN pg_attrdef AS d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+            "WHERE a.attrelid = 't'::regclass AND a.attname = 'c'").fetchone()
+        assert (default, not_null) == ("gen_random_uuid()", True)
+        assert conn.execute("SELECT count(*) FROM t WHERE c IS NULL").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM pg_constraint WHERE conrelid = 't'::regclass AND contype = 'c'"
+                            ).fetchone()[0] == 0  # the helper CHECK is gone
+
+
+def test_the_down_migration_of_not_null_is_lock_safe_too(db):
+    """Reverting the split: the helper CHECK comes back NOT VALID (no scan under an exclusive lock)
+    and no no-op UPDATE runs; applied up then down on a real table, the column is as before."""
+    from generator import diff, planning, render
+
+    files = planning.lock_safe("change", _not_null_with_default())
+    downs = [[render.statement(op) for op in diff.reverse(list(f.operations))] for f in reversed(files)]
+    text = "\n".join(s for down in downs for s in down)
+    assert "UPDATE" not in text
+    added = re.findall(r"ADD CONSTRAINT[^;]*;", text)
+    assert added and all(a.endswith(" NOT VALID;") for a in added), text
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute("CREATE TABLE t (id int PRIMARY KEY, c uuid)")
+        conn.execute("INSERT INTO t VALUES (1, NULL)")
+        for f in files:
+            with conn.transaction():
+                for op in f.operations:
+                    conn.execute(render.statement(op))
+        for down in downs:
+            with conn.transaction():
+                for statement in down:
+                    conn.execute(statement)
+        row = conn.execute("SELECT a.attnotnull, a.atthasdef FROM pg_attribute AS a "
+                           "WHERE a.attrelid = 't'::regclass AND a.attname = 'c'").fetchone()
+        assert row == (False, False)
+        assert conn.execute("SELECT count(*) FROM pg_constraint WHERE conrelid = 't'::regclass AND contype = 'c'"
+                            ).fetchone()[0] == 0

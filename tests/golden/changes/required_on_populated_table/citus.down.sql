@@ -21,9 +21,6 @@ BEGIN
 
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE x_order DROP CONSTRAINT x_order_note_not_null;
-
-UPDATE x_order SET note = ''
-WHERE note IS NULL;
 END
 $fbs_migration$;
 
@@ -49,7 +46,7 @@ DO $fbs_migration$
 BEGIN
 
 ALTER TABLE x_order
-ADD CONSTRAINT x_order_note_not_null CHECK (note IS NOT NULL);
+ADD CONSTRAINT x_order_note_not_null CHECK (note IS NOT NULL) NOT VALID;
 
 -- squawk-ignore ban-drop-not-null
 ALTER TABLE x_order ALTER COLUMN note DROP NOT NULL;

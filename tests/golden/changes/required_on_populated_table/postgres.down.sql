@@ -12,9 +12,6 @@ SET LOCAL statement_timeout = '1h';
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE x_order DROP CONSTRAINT x_order_note_not_null;
 
-UPDATE x_order SET note = ''
-WHERE note IS NULL;
-
 -- file: 20260201000001_schema_update_validate.down.sql
 -- fbs-schema migration: schema update validate
 -- Snapshot: sha256:58eda6e47a7e1e45f54009dc7e965b58bff2dbd38c1965c50ade8a7176fe6375
@@ -27,7 +24,7 @@ SET LOCAL lock_timeout = '5s';
 SET LOCAL statement_timeout = '1h';
 
 ALTER TABLE x_order
-ADD CONSTRAINT x_order_note_not_null CHECK (note IS NOT NULL);
+ADD CONSTRAINT x_order_note_not_null CHECK (note IS NOT NULL) NOT VALID;
 
 -- squawk-ignore ban-drop-not-null
 ALTER TABLE x_order ALTER COLUMN note DROP NOT NULL;
