@@ -78,12 +78,6 @@ class MigrationError(FbsError):
     exit_code = 7
 
 
-class VerifyMismatch(FbsError):
-    """The live database differs from the snapshot."""
-
-    exit_code = 8
-
-
 def one_line(exc: BaseException) -> str:
     """A driver's message on one line (libpq's connection errors span several)."""
     return "; ".join(line.strip() for line in str(exc).strip().splitlines() if line.strip())

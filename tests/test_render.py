@@ -153,9 +153,25 @@ def test_rules_file_errors_name_the_entry(bundled, tmp_path):
 
 
 def test_every_command_explains_its_options():
-    for command in ([], ["capture"], ["generate"]):
-        proc = subprocess.run([sys.executable, "-m", "generator", *command, "--help"], capture_output=True, text=True)
-        assert proc.returncode == 0 and "Usage:" in proc.stdout
+    """Every command of the group: each option has help text, and its --help (as a user runs it)
+    shows every option and the command's own exit codes."""
+    import click
+
+    from generator.cli import COMMAND_CODES, cli
+
+    commands = cli.commands
+    assert len(commands) >= 13 and set(commands) == set(COMMAND_CODES), sorted(commands)
+    for name, command in sorted(commands.items()):
+        options = [p for p in command.params if isinstance(p, click.Option) and not p.hidden]
+        assert all(o.help and o.help.strip() for o in options), (name, [o.name for o in options if not o.help])
+        proc = subprocess.run([sys.executable, "-m", "generator", name, "--help"], capture_output=True, text=True)
+        assert proc.returncode == 0 and "Usage:" in proc.stdout, (name, proc.stderr)
+        for o in options:
+            assert any(flag in proc.stdout for flag in o.opts), (name, o.opts)
+        codes = proc.stdout.split("Exit codes:", 1)[1].split()
+        assert all(str(code) in codes for code in COMMAND_CODES[name]), (name, proc.stdout)
+    top = subprocess.run([sys.executable, "-m", "generator", "--help"], capture_output=True, text=True)
+    assert top.returncode == 0 and all(name in top.stdout for name in commands)
 
 
 
