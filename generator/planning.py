@@ -145,21 +145,23 @@ def group_initial(operations: list[ops.Op], schema: Schema) -> list[tuple[str, l
 
 
 class LockCost:
-    """How many relation locks an operation's transaction holds, estimated from the schemas before
-    and after: each table it touches (its own, and the referenced table of a foreign key) counts
-    with every index it has, its TOAST table and index and (created) its row types, since ALTER
-    TABLE and the scan of a VALIDATE open them all. An upper bound: tests/test_locks.py applies
-    every file of the 19.0 all-modules schema and counts the objects locked in pg_locks."""
+    """The objects an operation's transaction keeps locked, estimated from the schemas before and
+    after, as keys so that a file's count is the size of their union. A statement that opens a
+    table whole (CREATE TABLE, most ALTER TABLEs, and the scan of a VALIDATE on both tables of a
+    foreign key) locks it with its TOAST table and index, every index and its row types; adding a
+    foreign key NOT VALID locks just both tables and the referenced key's index, plus one object of
+    its own. An upper bound: tests/test_locks.py applies every file of the 19.0 all-modules schema
+    and counts the objects each holds in pg_locks."""
 
     def __init__(self, old: Schema, new: Schema) -> None:
         self._tables = {t.name: t for t in old.tables} | {t.name: t for t in new.tables}
 
-    def relations(self, table: str) -> int:
+    def whole(self, table: str) -> set[tuple]:
+        """A table opened whole: the table, its TOAST table and index, its primary key, its two row
+        types (a new table) and every index."""
         t = self._tables.get(table)
-        if t is None:
-            return 6
-        # the table, its TOAST table and index, its primary key, its row types (a new table), its indexes
-        return 6 + len(t.uniques) + len(t.indexes)
+        indexes = [u.name for u in t.uniques] + [i.name for i in t.indexes] if t else []
+        return {(table, part) for part in ("", "toast", "toast index", "pkey", "type", "array type", *indexes)}
 
     def foreign_key(self, op: ops.Op) -> ForeignKey | None:
         """The foreign key ``op`` adds, drops or validates, if it is about one."""
@@ -177,8 +179,12 @@ class LockCost:
             out.add(fk.ref_table)
         return out
 
-    def of(self, tables: set[str]) -> int:
-        return sum(self.relations(t) for t in tables)
+    def locks(self, op: ops.Op) -> set[tuple]:
+        """The keys of the objects ``op`` keeps locked."""
+        fk = self.foreign_key(op)
+        if isinstance(op, ops.AddConstraint) and fk is not None and op.not_valid:
+            return {(op.table, ""), (fk.ref_table, ""), (fk.ref_table, "pkey"), (op.table, "constraint", fk.name)}
+        return set().union(*(self.whole(t) for t in self.tables(op)))
 
 
 def within_lock_budget(planned: list[FilePlan], cost: LockCost, budget: int) -> list[FilePlan]:
@@ -202,7 +208,8 @@ def within_lock_budget(planned: list[FilePlan], cost: LockCost, budget: int) -> 
 
 def _cut(operations: list[ops.Op], cost: LockCost, budget: int) -> list[list[ops.Op]]:
     touched = [cost.tables(op) for op in operations]
-    if cost.of(set().union(*touched)) <= budget:
+    locks = [cost.locks(op) for op in operations]
+    if len(set().union(*locks)) <= budget:
         return [operations]
     created = {op.table_name for op in operations if isinstance(op, ops.CreateTable)}
     made = created | {op.table_name for op in operations if isinstance(op, ops.DropTable)}
@@ -230,8 +237,7 @@ def _cut(operations: list[ops.Op], cost: LockCost, budget: int) -> list[list[ops
         # statements gather in the part of its CREATE TABLE; those on no table open the first part
         # or, after a table's, close the last
         order = list(dict.fromkeys(u for u, op in zip(unit_of_op, operations) if op.table_name))
-        part_of = _pack([(u, set().union(*(t for t, v in zip(touched, unit_of_op) if v == u))) for u in order],
-                        cost, budget)
+        part_of = _pack([(u, set().union(*(k for k, v in zip(locks, unit_of_op) if v == u))) for u in order], budget)
         last = max(part_of.values())
         parts: list[list[ops.Op]] = [[] for _ in range(last + 1)]
         seen_table = False
@@ -249,22 +255,22 @@ def _cut(operations: list[ops.Op], cost: LockCost, budget: int) -> list[list[ops
         if reach == i:
             segments.append((begin, i + 1))
             begin = i + 1
-    part_of = _pack([(seg, set().union(*touched[seg[0]:seg[1]])) for seg in segments], cost, budget)
+    part_of = _pack([(seg, set().union(*locks[seg[0]:seg[1]])) for seg in segments], budget)
     parts = [[] for _ in range(max(part_of.values()) + 1)]
     for seg in segments:
         parts[part_of[seg]] += operations[seg[0]:seg[1]]
     return parts
 
 
-def _pack(items: list[tuple], cost: LockCost, budget: int) -> dict:
-    """Consecutive items (key, tables locked) into parts: a new part when the next item's tables
+def _pack(items: list[tuple], budget: int) -> dict:
+    """Consecutive items (key, objects locked) into parts: a new part when the next item's objects
     would take the current one over the budget. Key -> part number."""
     part_of = {}
-    locked: set[str] = set()
+    locked: set[tuple] = set()
     part = 0
-    for key, tables in items:
-        if locked and cost.of(locked | tables) > budget:
+    for key, objects in items:
+        if locked and len(locked | objects) > budget:
             part, locked = part + 1, set()
         part_of[key] = part
-        locked |= tables
+        locked |= objects
     return part_of

@@ -69,30 +69,31 @@ def expected_sql(snap: Snapshot, kept_rules: rules.Rules, placement: Placement =
     plan = diff.plan(Snapshot.empty(), snap, kept_rules, placement=placement)
     local = replace(target, distribute=False)
     cost = planning.LockCost(plan.old, plan.new)
-    tables_of = [cost.tables(op) for op in plan.operations]
     own: dict[str, list[int]] = {}
     deps: dict[str, set[str]] = {}
-    for i, (op, tables) in enumerate(zip(plan.operations, tables_of)):
+    for i, op in enumerate(plan.operations):
         if op.table_name:
             own.setdefault(op.table_name, []).append(i)
-            deps.setdefault(op.table_name, set()).update(tables - {op.table_name})
+            deps.setdefault(op.table_name, set()).update(cost.tables(op) - {op.table_name})
     creates = {op.table_name: i for i, op in enumerate(plan.operations) if isinstance(op, ops.CreateTable)}
 
-    def bare(table: str) -> int:  # a referenced table only: its CREATE TABLE (keys, no index)
+    def bare(table: str) -> set[tuple]:  # a referenced table only: its CREATE TABLE (keys, no index)
         t = plan.new.table(table)
-        return 6 + (len(t.uniques) if t else 0)
+        return {(table, part) for part in ("", "toast", "toast index", "pkey", "type", "array type",
+                                           *(u.name for u in (t.uniques if t else ())))}
 
     batches = [Batch((), tuple(render.statement(op, local) for op in plan.operations if not op.table_name))]
     chosen: list[str] = []
+    locked: set[tuple] = set()
     referenced: set[str] = set()
     for table in own:
-        more = referenced | deps[table]
-        if chosen and cost.of(set(chosen) | {table}) + sum(bare(t) for t in more - set(chosen) - {table}) > \
-                kept_rules.lock_budget:
+        mine = cost.whole(table) | set().union(*(bare(t) for t in deps[table]))
+        if chosen and len(locked | mine) > kept_rules.lock_budget:
             batches.append(_batch(plan.operations, own, creates, chosen, referenced, local))
-            chosen, more = [], set(deps[table])
+            chosen, locked, referenced = [], set(), set()
         chosen.append(table)
-        referenced = more
+        locked |= mine
+        referenced |= deps[table]
     if chosen:
         batches.append(_batch(plan.operations, own, creates, chosen, referenced, local))
     return batches
