@@ -155,20 +155,24 @@ class LockCost:
 
     def __init__(self, old: Schema, new: Schema) -> None:
         self._tables = {t.name: t for t in old.tables} | {t.name: t for t in new.tables}
+        self._keys = {(t.name, k.name): k for t in self._tables.values() for k in t.foreign_keys}
+        self._whole: dict[str, frozenset[tuple]] = {}
 
-    def whole(self, table: str) -> set[tuple]:
+    def whole(self, table: str) -> frozenset[tuple]:
         """A table opened whole: the table, its TOAST table and index, its primary key, its two row
         types (a new table) and every index."""
-        t = self._tables.get(table)
-        indexes = [u.name for u in t.uniques] + [i.name for i in t.indexes] if t else []
-        return {(table, part) for part in ("", "toast", "toast index", "pkey", "type", "array type", *indexes)}
+        if table not in self._whole:
+            t = self._tables.get(table)
+            indexes = [u.name for u in t.uniques] + [i.name for i in t.indexes] if t else []
+            self._whole[table] = frozenset((table, part) for part in (
+                "", "toast", "toast index", "pkey", "type", "array type", *indexes))
+        return self._whole[table]
 
     def foreign_key(self, op: ops.Op) -> ForeignKey | None:
         """The foreign key ``op`` adds, drops or validates, if it is about one."""
-        constraint = getattr(op, "constraint", None)
         if isinstance(op, ops.ValidateConstraint):
-            t = self._tables.get(op.table)
-            constraint = next((k for k in (t.foreign_keys if t else ()) if k.name == op.name), None)
+            return self._keys.get((op.table, op.name))
+        constraint = getattr(op, "constraint", None)
         return constraint if isinstance(constraint, ForeignKey) else None
 
     def tables(self, op: ops.Op) -> set[str]:
@@ -236,8 +240,11 @@ def _cut(operations: list[ops.Op], cost: LockCost, budget: int) -> list[list[ops
         # New tables only (a module's): no statement needs another table's, so each table's
         # statements gather in the part of its CREATE TABLE; those on no table open the first part
         # or, after a table's, close the last
-        order = list(dict.fromkeys(u for u, op in zip(unit_of_op, operations) if op.table_name))
-        part_of = _pack([(u, set().union(*(k for k, v in zip(locks, unit_of_op) if v == u))) for u in order], budget)
+        held: dict[str, set[tuple]] = {}  # unit -> the objects its statements lock, units in first-seen order
+        for unit, op, objects in zip(unit_of_op, operations, locks):
+            if op.table_name:
+                held.setdefault(unit, set()).update(objects)
+        part_of = _pack(list(held.items()), budget)
         last = max(part_of.values())
         parts: list[list[ops.Op]] = [[] for _ in range(last + 1)]
         seen_table = False
