@@ -120,27 +120,46 @@ def _not_null_with_default(table: str = "t"):
     return [ops.AlterColumn(table=table, before=before, after=after)]
 
 
+def _table_with_rows(conn, *values: str) -> None:
+    conn.execute("CREATE TABLE t (id int PRIMARY KEY, c uuid)")
+    conn.execute(f"INSERT INTO t VALUES {', '.join(values)}")
+
+
+def _apply(conn, files: list[list[str]]) -> None:
+    """Each file's statements in one transaction, as the runner does."""
+    for statements in files:
+        with conn.transaction():
+            for statement in statements:
+                conn.execute(statement)
+
+
+def _up(files) -> list[list[str]]:
+    from generator import render
+
+    return [[render.statement(op) for op in f.operations] for f in files]
+
+
+def _check_constraints(conn) -> int:
+    return conn.execute("SELECT count(*) FROM pg_constraint WHERE conrelid = 't'::regclass AND contype = 'c'"
+                        ).fetchone()[0]
+
+
 def test_a_column_becoming_not_null_keeps_its_new_default(db):
     """The lock-safe split of SET NOT NULL (via a NOT VALID CHECK) also sets the new default
     (it was dropped when the type stayed the same)."""
-    from generator import planning, render
+    from generator import planning
 
     files = planning.lock_safe("change", _not_null_with_default())
     with psycopg.connect(db, autocommit=True) as conn:
-        conn.execute("CREATE TABLE t (id int PRIMARY KEY, c uuid)")
-        conn.execute("INSERT INTO t VALUES (1, NULL), (2, gen_random_uuid())")
-        for f in files:
-            with conn.transaction():
-                for op in f.operations:
-                    conn.execute(render.statement(op))
+        _table_with_rows(conn, "(1, NULL)", "(2, gen_random_uuid())")
+        _apply(conn, _up(files))
         default, not_null = conn.execute(
             "SELECT pg_get_expr(d.adbin, d.adrelid), a.attnotnull FROM pg_attribute AS a "
             "LEFT JOIN pg_attrdef AS d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
             "WHERE a.attrelid = 't'::regclass AND a.attname = 'c'").fetchone()
         assert (default, not_null) == ("gen_random_uuid()", True)
         assert conn.execute("SELECT count(*) FROM t WHERE c IS NULL").fetchone()[0] == 0
-        assert conn.execute("SELECT count(*) FROM pg_constraint WHERE conrelid = 't'::regclass AND contype = 'c'"
-                            ).fetchone()[0] == 0  # the helper CHECK is gone
+        assert _check_constraints(conn) == 0  # the helper CHECK is gone
 
 
 def test_the_down_migration_of_not_null_is_lock_safe_too(db):
@@ -155,18 +174,9 @@ def test_the_down_migration_of_not_null_is_lock_safe_too(db):
     added = re.findall(r"ADD CONSTRAINT[^;]*;", text)
     assert added and all(a.endswith(" NOT VALID;") for a in added), text
     with psycopg.connect(db, autocommit=True) as conn:
-        conn.execute("CREATE TABLE t (id int PRIMARY KEY, c uuid)")
-        conn.execute("INSERT INTO t VALUES (1, NULL)")
-        for f in files:
-            with conn.transaction():
-                for op in f.operations:
-                    conn.execute(render.statement(op))
-        for down in downs:
-            with conn.transaction():
-                for statement in down:
-                    conn.execute(statement)
+        _table_with_rows(conn, "(1, NULL)")
+        _apply(conn, _up(files) + downs)
         row = conn.execute("SELECT a.attnotnull, a.atthasdef FROM pg_attribute AS a "
                            "WHERE a.attrelid = 't'::regclass AND a.attname = 'c'").fetchone()
         assert row == (False, False)
-        assert conn.execute("SELECT count(*) FROM pg_constraint WHERE conrelid = 't'::regclass AND contype = 'c'"
-                            ).fetchone()[0] == 0
+        assert _check_constraints(conn) == 0
