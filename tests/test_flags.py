@@ -176,7 +176,8 @@ def _readme_commands() -> list[list[str]]:
     import shlex
 
     out, in_block, joined = [], False, ""
-    for raw in (api.PROJECT_ROOT / "README.md").read_text("utf-8").splitlines():
+    pages = [api.PROJECT_ROOT / "README.md", *sorted((api.PROJECT_ROOT / "docs").glob("*.md"))]
+    for raw in "\n".join(p.read_text("utf-8") for p in pages).splitlines():
         if raw.startswith("```"):
             in_block = not in_block
             continue
@@ -255,8 +256,8 @@ def test_every_help_lists_the_exit_codes_that_errors_use():
         assert listed == list(own), (name, listed)
     plan_help = CliRunner().invoke(cli, ["plan", "--help"]).output
     assert "1    the plan holds a destructive change" in plan_help
-    readme = (api.PROJECT_ROOT / "README.md").read_text("utf-8")
-    assert ("Exit codes: 0 success, 1 `generate --check`\nfound pending changes, 2 bad usage or rules file, "
+    readme = " ".join((api.PROJECT_ROOT / "README.md").read_text("utf-8").split())
+    assert ("Exit codes: 0 success, 1 `generate --check` found pending changes, 2 bad usage or rules file, "
             "3 capture failed") in readme
 
 
