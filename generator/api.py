@@ -181,11 +181,13 @@ def load_new_snapshot(source: Source | None, scope: scoping.Scope, snapshot_path
     return snapshots.load(path)
 
 
-def data_at_risk(result: GenerateResult, database_url: str | None) -> dict[int, int | None]:
-    """For ``plan --database-url``: rows or values each destructive operation would lose there."""
+def data_at_risk(result: GenerateResult, database_url: str | None,
+                 placement: Placement = DEFAULT_PLACEMENT) -> dict[int, int | None]:
+    """For ``plan --database-url``: rows or values each destructive operation would lose there, in
+    the placement's schema and under its prefix (a solution's, with ``--solution``)."""
     from generator.runner import counts
 
-    return counts.lost(list(result.operations), database_url)
+    return counts.lost(list(result.operations), database_url, placement)
 
 
 @contextmanager

@@ -117,6 +117,34 @@ def test_setup_from_nothing_then_listed_up_to_date_and_verified(project):
     assert verify.stdout.count("verify: the database matches the snapshot") == 3
 
 
+def test_setups_at_once_create_the_database_and_the_schema_once(pg_server):
+    """Setups that start together (CI jobs of several services, say) each find the database and the
+    schema missing and create them: one creates each, the others take it as made. Eight threads pass
+    a barrier together, so their CREATE statements meet (the second CREATE DATABASE waits for the
+    first one's row of pg_database and fails on its unique index)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from generator.runner import provision
+
+    name = f"fbs_test_setup_{uuid.uuid4().hex[:10]}"
+    url = pg.dsn_for(name)
+    barrier = Barrier(8)
+
+    def together(fn, *args):
+        barrier.wait()
+        return fn(*args)
+
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            databases = list(pool.map(lambda _: together(provision.ensure_database, url), range(8)))
+            assert sorted(created for _, created in databases) == [False] * 7 + [True]
+            schemas = list(pool.map(lambda _: together(provision.ensure_schema, url, "inventory"), range(8)))
+            assert sorted(schemas) == [False] * 7 + [True]
+    finally:
+        drop(name)
+
+
 def _tables(dsn: str, schema: str) -> set[str]:
     with psycopg.connect(dsn) as conn:
         return {t for (t,) in conn.execute("SELECT relname FROM pg_class WHERE relkind = 'r' AND relnamespace = "
@@ -197,7 +225,10 @@ def test_eight_concurrent_migrate_all_apply_each_migration_once(project, tmp_pat
                                   cwd=p.folder, env={**os.environ, **p.env}, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL) for _ in range(8)]
         outputs = [proc.communicate(timeout=600) for proc in procs]
-        assert [proc.returncode for proc in procs] == [0] * 8, [err for _, err in outputs]
+        failed = [f"--- runner {i} exit {proc.returncode}\nstdout:\n{out}\nstderr:\n{err}"
+                  for i, (proc, (out, err)) in enumerate(zip(procs, outputs)) if proc.returncode != 0]
+        if failed:  # pytest.fail, not an assert message: pytest cuts those off at 640 characters
+            pytest.fail(f"{len(failed)} of the 8 runners failed:\n" + "\n".join(failed))
         for name in NAMES:
             versions = [int(f.name.split("_", 1)[0]) for f in p.files(name)]
             # every "applied V" line of this solution's section, across the eight outputs
@@ -247,6 +278,55 @@ def test_a_change_to_one_solutions_selection_generates_and_applies_only_there(pr
     finally:
         drop(p.sales)
         drop(p.shared)
+
+
+# ---------------------------------------------------------------------------------------------
+# plan --solution --database-url counts the rows at risk where the solution's tables are
+
+SIDE_BY_SIDE = """\
+[solution.plain]
+modules = ["product", "uom"]
+database_url_env = "SHARED_DATABASE_URL"
+
+[solution.boxed]
+modules = ["product", "uom"]
+database_url_env = "SHARED_DATABASE_URL"
+schema = "boxed"
+
+[solution.prefixed]
+modules = ["product", "uom"]
+database_url_env = "SHARED_DATABASE_URL"
+schema = "shelf"
+prefix = "pre_"
+"""
+
+
+def test_plan_counts_the_rows_at_risk_in_the_solutions_own_tables(db, tmp_path):
+    """Three solutions in one database, each with its own rows in its product_template: public (1
+    row), schema boxed (2), schema shelf behind prefix pre_ (3), beside a stray shelf.product_template
+    (4). Dropping the product module from each, plan --solution counts that solution's rows only."""
+    (tmp_path / "fbs-schema.toml").write_text(SIDE_BY_SIDE, "utf-8")
+    env = {"SHARED_DATABASE_URL": db}
+    for name in ("plain", "boxed", "prefixed"):
+        set_up = fbs("setup", name, cwd=tmp_path, env=env)
+        assert set_up.returncode == 0, set_up.stderr
+    own = {"plain": (None, "product_template", 1), "boxed": ("boxed", "product_template", 2),
+           "prefixed": ("shelf", "pre_product_template", 3)}
+    for schema, table, rows in own.values():
+        options = f" options=-csearch_path={schema}" if schema else ""
+        with psycopg.connect(db + options, autocommit=True) as conn:
+            conn.execute("SET session_replication_role = replica")  # rows without their FK parents
+            maker = RowMaker(conn, "pre_" if table.startswith("pre_") else "")
+            for _ in range(rows):
+                maker.make(table, A, reuse=False)
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute("CREATE TABLE shelf.product_template AS SELECT g AS id FROM generate_series(1, 4) g")
+    (tmp_path / "fbs-schema.toml").write_text(SIDE_BY_SIDE.replace('["product", "uom"]', '["uom"]'), "utf-8")
+    for name, (_, table, rows) in own.items():
+        planned = fbs("plan", "--solution", name, "--database-url", db, cwd=tmp_path, env=env)
+        assert planned.returncode == 1, planned.stdout + planned.stderr  # a destructive plan (plan --help)
+        line = next((l for l in planned.stdout.splitlines() if f"DROP table {table} " in l), planned.stdout)
+        assert f"[DESTRUCTIVE] ({rows} rows)" in line, (name, line)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -175,6 +175,40 @@ def test_the_lock_table_fallback_excludes_a_second_runner(db, tmp_path):
         assert conn.execute("SELECT count(*) FROM _fbs_migration_lock").fetchone()[0] == 1
 
 
+def test_two_runners_creating_the_lock_table_at_once_both_go_on(db, tmp_path):
+    """Nothing serialises runners before they hold the lock, so two can create the lock table at the
+    same moment: the second CREATE TABLE IF NOT EXISTS waits for the first one's catalog rows and
+    PostgreSQL then fails it on their unique index instead of skipping it. The runner runs the
+    statement again and goes on. Here the other runner's CREATE is held open in a transaction, and
+    committed once this runner's waits on it (seen in this database's pg_stat_activity)."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import psycopg
+
+    from generator.runner import ledger
+    from generator.runner.apply import RunOptions
+
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / KEPT_TARGET).write_text('{"target": "yugabyte"}\n')
+    (folder / "1_first.sql").write_text("CREATE TABLE IF NOT EXISTS a (x integer);\n")
+    with psycopg.connect(db) as other, psycopg.connect(db, autocommit=True) as watch, ThreadPoolExecutor(1) as pool:
+        other.execute(ledger.ENSURE_LOCK)  # another runner, its CREATE not committed yet
+        running = pool.submit(api.migrate, RunOptions(migrations_dir=folder, database_url=db))
+        deadline, waiting = time.monotonic() + 120, 0
+        while not waiting and not running.done() and time.monotonic() < deadline:
+            time.sleep(0.05)
+            waiting = watch.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                    "AND wait_event_type = 'Lock' AND pid <> %s", (other.info.backend_pid,)).fetchone()[0]
+        assert waiting, running.exception() if running.done() else "the runner never reached the lock table"
+        other.commit()
+        steps = running.result(timeout=120)
+    assert [(s.version, s.action) for s in steps] == [(1, "applied")]
+    with psycopg.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM _fbs_migration_lock").fetchone()[0] == 1
+
+
 def test_a_yugabyte_folder_uses_the_lock_table_and_says_a_failure_may_be_half_applied(db, tmp_path):
     """Run on PostgreSQL (not YugabyteDB): the runner's side of the target, not the engine's."""
     import psycopg

@@ -19,6 +19,7 @@ from typing import Iterator
 
 import psycopg
 from psycopg import errors as pgerrors
+from psycopg import pq
 
 from generator import target as target_mod
 from generator.errors import MigrationError, UsageError
@@ -114,11 +115,80 @@ def use_schema(conn: psycopg.Connection, schema: str) -> None:
     conn.execute("SELECT set_config('search_path', quote_ident(%s), false)", (schema,))
 
 
+class _StatementCounter(psycopg.Cursor):
+    """A cursor that keeps, for a file sent as one multi-statement query, how many of its statements
+    completed before the one that failed: PostgreSQL answers each statement with its own result
+    and skips the rest after an error, so that count is the failed statement's index. It is read
+    from the results psycopg checks after each execute (``_check_results``), so the file still goes
+    as one query, as sqlx sends it: no extra round trip, no change to what runs."""
+
+    failed_statement: int | None = None
+
+    def _check_results(self, results) -> None:
+        self.failed_statement = next((i for i, r in enumerate(results) if r.status == pq.ExecStatus.FATAL_ERROR), None)
+        super()._check_results(results)
+
+
+def _execute(conn: psycopg.Connection, sql: str) -> None:
+    """Run a migration file's text as one query; a failure carries the index of the statement that
+    failed (``fbs_statement``), for the errors PostgreSQL gives no position (see ``_line_of``)."""
+    cursor = _StatementCounter(conn)
+    try:
+        cursor.execute(sql)
+    except psycopg.Error as exc:
+        exc.fbs_statement = cursor.failed_statement
+        raise
+    finally:
+        cursor.close()
+
+
+# A DO block's frame in an error's context (the last one is the outermost: the file's own block),
+# with the line of the block that failed
+DO_BLOCK_LINE = re.compile(r"PL/pgSQL function inline_code_block line (\d+) at ")
+DO_STATEMENT = re.compile(r"DO\b", re.I)
+
+
 def _line_of(sql: str, exc: psycopg.Error) -> int | None:
+    """The line of ``sql`` where the failed statement starts. PostgreSQL gives a position for the
+    errors it finds parsing and analysing a statement (a syntax error, a missing table in a SELECT
+    or an INSERT); for errors while running one (a division by zero, a constraint violated, ALTER
+    TABLE on a missing table, an exception in a DO block) it gives none, and the line is that of the
+    statement it failed on, counted by ``_execute``. In a DO block (a Citus file is one), PL/pgSQL
+    names the line of the block that failed, and that line is given."""
     position = getattr(exc.diag, "statement_position", None)
-    if not position:
+    if position:
+        return sql[: int(position) - 1].count("\n") + 1
+    index = getattr(exc, "fbs_statement", None)
+    if index is None:
         return None
-    return sql[: int(position) - 1].count("\n") + 1
+    starts = mfiles.statement_starts(sql)
+    if index >= len(starts):
+        return None
+    start = starts[index]
+    line = sql[:start].count("\n") + 1
+    frames = DO_BLOCK_LINE.findall(exc.diag.context or "")
+    if frames and DO_STATEMENT.match(sql, start):
+        body = _do_body_start(sql, start)
+        if body is not None:
+            return sql[:body].count("\n") + int(frames[-1])
+    return line
+
+
+def _do_body_start(sql: str, start: int) -> int | None:
+    """Where the body of the DO statement at ``start`` begins (its string constant's opening quote
+    or dollar tag: PL/pgSQL counts that line as the block's line 1)."""
+    import pglast.parser
+
+    try:
+        tokens = pglast.parser.scan(sql[start:])
+    except pglast.parser.ParseError:
+        return None
+    for token in tokens:
+        if token.name == "SCONST":
+            return start + token.start
+        if token.name == "ASCII_59":
+            break
+    return None
 
 
 def _failure(m: mfiles.MigrationFile, exc: psycopg.Error, conn: psycopg.Connection, what: str = "failed",
@@ -194,13 +264,13 @@ def _run_one(conn, m: mfiles.MigrationFile, options: RunOptions, progress, *, sq
         try:
             if m.no_transaction:
                 conn.execute(SET_TIMEOUTS, (options.lock_timeout, False, options.statement_timeout, False))
-                conn.execute(sql)
+                _execute(conn, sql)
                 conn.execute(ledger_sql, ledger_args)
                 conn.execute("RESET lock_timeout; RESET statement_timeout")
             else:
                 with conn.transaction():
                     conn.execute(SET_TIMEOUTS, (options.lock_timeout, True, options.statement_timeout, True))
-                    conn.execute(sql)
+                    _execute(conn, sql)
                     conn.execute(ledger_sql, ledger_args)
             return time.perf_counter() - start
         except pgerrors.InvalidParameterValue as exc:

@@ -2,13 +2,20 @@
 the rows of every table a migration drops, the values of every column it drops or empties, and the
 rows a narrowed CHECK (a selection value Odoo removed) would refuse. The
 query is rendered from ``templates/count.sql.j2`` (identifiers through ``ident``); the connection is
-read-only."""
+read-only.
+
+Counts honour the solution's placement: a schema's tables are counted in that schema (named
+explicitly, whatever the connection's search_path), and a prefix is already in every table name of
+the plan's operations (``tenant.build``), so another solution's table of the same name in the same
+database is never counted."""
 
 from __future__ import annotations
 
 import psycopg
 
 from generator import ops, render
+from generator.placement import DEFAULT as DEFAULT_PLACEMENT
+from generator.placement import Placement
 from generator.runner.apply import connect
 from generator.tables import Check
 
@@ -27,9 +34,10 @@ def target(op: ops.Op) -> tuple[str, str | None, str | None] | None:
     return None
 
 
-def lost(operations: list[ops.Op], database_url: str | None) -> dict[int, int | None]:
-    """Operation index -> rows (or non-NULL values) it would lose; None where the table or column is
-    not in the database (not applied yet)."""
+def lost(operations: list[ops.Op], database_url: str | None,
+         placement: Placement = DEFAULT_PLACEMENT) -> dict[int, int | None]:
+    """Operation index -> rows (or non-NULL values) it would lose; None where the table or column
+    (or the placement's schema) is not in the database (not applied yet)."""
     wanted = {i: t for i, op in enumerate(operations) if op.destructive and (t := target(op))}
     out: dict[int, int | None] = {}
     if not wanted:
@@ -38,10 +46,11 @@ def lost(operations: list[ops.Op], database_url: str | None) -> dict[int, int | 
         conn.read_only = True
         template = render.environment().get_template("count.sql.j2")
         for i, (table, column, expression) in wanted.items():
-            query = template.render(table=table, column=column, expression=expression).strip()
+            query = template.render(schema=placement.schema, table=table, column=column,
+                                    expression=expression).strip()
             try:
                 with conn.transaction():
                     out[i] = conn.execute(query).fetchone()[0]
-            except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn):
+            except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn, psycopg.errors.InvalidSchemaName):
                 out[i] = None
     return out

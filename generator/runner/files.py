@@ -79,6 +79,38 @@ def _parse(path: Path) -> MigrationFile | None:
                          hashlib.sha384(raw).digest(), raw.startswith(NO_TRANSACTION))
 
 
+def statement_starts(sql: str) -> tuple[int, ...]:
+    """Where each statement of ``sql`` starts (the character offset of its first token, comments
+    before it skipped), in the order PostgreSQL runs the statements of a multi-statement query:
+    split by PostgreSQL's own parser (pglast wraps libpg_query); a text that parser refuses (the
+    syntax of another target, YugabyteDB's ``HASH`` keys) is split by PostgreSQL's scanner on each
+    top-level ``;`` instead. () when not even the scanner reads it. Called only to name the line of
+    a failed statement, never before running a file."""
+    import pglast.parser
+
+    try:
+        return tuple(s.start for s in pglast.parser.split(sql, with_parser=True, only_slices=True))
+    except pglast.parser.ParseError:
+        pass
+    try:
+        tokens = pglast.parser.scan(sql)
+    except pglast.parser.ParseError:
+        return ()
+    starts, start = [], None
+    for token in tokens:
+        if token.name in ("SQL_COMMENT", "C_COMMENT"):
+            continue
+        if token.name == "ASCII_59":  # ;
+            if start is not None:
+                starts.append(start)
+            start = None
+        elif start is None:
+            start = token.start
+    if start is not None:
+        starts.append(start)
+    return tuple(starts)
+
+
 def resolve(folder: Path) -> Migrations:
     if not folder.is_dir():
         raise MigrationError(f"migrations folder {folder} does not exist")

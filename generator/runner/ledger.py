@@ -129,11 +129,33 @@ ON CONFLICT (id) DO NOTHING
 """
 
 
+# What a runner gets when another one creates the lock table at the same moment: PostgreSQL's
+# CREATE TABLE IF NOT EXISTS checks for the table before it inserts its catalog rows, so the second
+# of two runners waits on the first one's rows and then fails on their unique index (pg_type's, or
+# pg_class's) instead of skipping; YugabyteDB answers a DDL that races another with a
+# serialization failure ("Try again"). The table is there once the first runner commits.
+CREATED_MEANWHILE = (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateTable, psycopg.errors.DuplicateObject,
+                     psycopg.errors.SerializationFailure)
+
+
+def ensure_lock_table(holder: psycopg.Connection, attempts: int = 5) -> None:
+    """Create the lock table and its row unless they are there, safe for runners that start together
+    (nothing serialises them yet: this is the lock): when another runner created the table at the
+    same time, run the idempotent statements again and find it."""
+    for attempt in range(1, attempts + 1):
+        try:
+            holder.execute(ENSURE_LOCK)
+            return
+        except CREATED_MEANWHILE:
+            if attempt == attempts:
+                raise
+
+
 @contextmanager
 def table_lock(connect, *, timeout: float, poll: float = 0.2, on_wait=None):
     holder = connect()
     try:
-        holder.execute(ENSURE_LOCK)
+        ensure_lock_table(holder)
         deadline = time.monotonic() + timeout
         told = False
         while True:

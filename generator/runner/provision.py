@@ -48,8 +48,11 @@ def ensure_database(url: str) -> tuple[str, bool]:
                 return name, False
             try:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            except psycopg.errors.DuplicateDatabase:
-                return name, False  # another setup created it meanwhile
+            except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+                # another setup created it meanwhile: DuplicateDatabase when its CREATE DATABASE had
+                # committed before ours looked, a unique violation of pg_database's name when both ran
+                # at once (ours waited for its row, then failed on it)
+                return name, False
             except psycopg.Error as exc:
                 raise MigrationError(f"cannot create database {name!r}: {scrub(one_line(exc), url)}") from None
             return name, True
