@@ -372,11 +372,12 @@ def capture(odoo_url, odoo_db, odoo_user, protocol, odoo_dsn, from_snapshot, mod
                    "(from its docs, not run here). A folder keeps its target: changing it is refused.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages on standard error.")
 @click.option("--database-url", hidden=True, default=None)
+@click.option("--destructive-exit", hidden=True, is_flag=True)  # plan's: exit 1 when the plan is destructive
 @with_solution_options
 def generate(snapshot_path, odoo_url, odoo_db, odoo_user, protocol, odoo_dsn, from_snapshot, modules, preset,
              with_references, reference_depth, company_dependent, migrations_dir, rules_path, timestamp,
-             allow_destructive, dry_run, check, renames_path, reversible, target, quiet, database_url, solution_name,
-             all_solutions, config_path):
+             allow_destructive, dry_run, check, renames_path, reversible, target, quiet, database_url,
+             destructive_exit, solution_name, all_solutions, config_path):
     """Render the snapshot into versioned, tenant-scoped SQL migrations in migrations/.
 
     Diffs the snapshot against the one kept in migrations/ (fbs-snapshot.json) and writes only what
@@ -407,24 +408,29 @@ def generate(snapshot_path, odoo_url, odoo_db, odoo_user, protocol, odoo_dsn, fr
         scope = build_scope(modules, preset, with_references, reference_depth)
         new = _run(api.load_new_snapshot, source, scope, snapshot_path, progress)
         result = _run(api.generate, new, options, progress)
-        sys.exit(_report_generate(result, new, migrations_dir, dry_run, database_url))
+        sys.exit(_report_generate(result, new, migrations_dir, dry_run, database_url, destructive_exit=destructive_exit))
 
     def one(solution):
         new = api.solution_snapshot(solution, source, progress, snapshot_path)
         result = api.generate(new, api.solution_generate_options(solution, options), progress)
-        return _report_generate(result, new, str(solution.migrations_dir), dry_run, database_url)
+        return _report_generate(result, new, str(solution.migrations_dir), dry_run, database_url, solution.placement,
+                                destructive_exit)
 
     sys.exit(_each(chosen, one))
 
 
-def _report_generate(result, new, migrations_dir: str, dry_run: bool, database_url: str | None) -> int:
-    """Print what generate did; the exit code (1: --check found pending changes)."""
+def _report_generate(result, new, migrations_dir: str, dry_run: bool, database_url: str | None,
+                     placement=None, destructive_exit: bool = False) -> int:
+    """Print what generate did; the exit code (1: --check found pending changes, or with
+    ``destructive_exit`` (plan) a destructive operation planned). ``placement``: a solution's,
+    where plan counts the rows at risk."""
     from generator import api
 
     if result.upgrade:
         click.echo(f"Odoo upgrade: {result.upgrade}")
     if dry_run:
-        at_risk = _run(api.data_at_risk, result, database_url) if database_url else {}
+        at_risk = _run(api.data_at_risk, result, database_url, placement or api.DEFAULT_PLACEMENT) \
+            if database_url else {}
         _print_plan(result, at_risk)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
@@ -445,7 +451,7 @@ def _report_generate(result, new, migrations_dir: str, dry_run: bool, database_u
     for f in result.files:
         click.echo(f"{verb} {Path(migrations_dir) / f.filename}")
     click.echo(f"{len(result.operations)} operations, {len(result.files)} file(s), snapshot sha256 {result.snapshot_sha[:12]}")
-    return 0
+    return 1 if destructive_exit and any(op.destructive for op in result.operations) else 0
 
 
 database_options = [
@@ -813,7 +819,7 @@ def plan(ctx, snapshot_path, migrations_dir, rules_path, renames_path, database_
                replaced=(("migrations_dir", "--migrations"), ("rules_path", "--rules")))  # checked here: generate
     ctx.invoke(generate, snapshot_path=snapshot_path, migrations_dir=migrations_dir, rules_path=rules_path,
                renames_path=renames_path, dry_run=True, allow_destructive=True, reference_depth=1,
-               company_dependent=(), database_url=database_url, solution_name=solution_name,
+               company_dependent=(), database_url=database_url, destructive_exit=True, solution_name=solution_name,
                all_solutions=all_solutions, config_path=config_path)
 
 

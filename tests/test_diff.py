@@ -464,8 +464,12 @@ def test_plan_prints_changes_per_table(tmp_path, started):
                                                                             label="R"), "x.partner", "name")))
     proc = subprocess.run([sys.executable, "-m", "generator", "plan", "--migrations", str(started), "--snapshot",
                            str(tmp_path / "b.json")], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 1, proc.stderr  # the plan holds a destructive change (plan --help)
     assert "x_order:\n  + add column x_order.ref character varying" in proc.stdout
     assert "- DROP column x_partner.name (its values are lost)   [DESTRUCTIVE]" in proc.stdout
+    (tmp_path / "c.json").write_text(snapshot.dumps(change_field(BASE, "x.order", "ref", type="char", label="R")))
+    additive = subprocess.run([sys.executable, "-m", "generator", "plan", "--migrations", str(started), "--snapshot",
+                               str(tmp_path / "c.json")], capture_output=True, text=True)
+    assert additive.returncode == 0 and "[DESTRUCTIVE]" not in additive.stdout, additive.stdout + additive.stderr
 
 
