@@ -84,3 +84,26 @@ def test_migrate_and_verify_on_a_server_with_a_small_lock_table(all_modules_19):
             verified = fbs("verify", "--migrations", str(all_modules_19), "--database-url", target)
             assert verified.returncode == 0, verified.stdout[-3000:] + verified.stderr[-3000:]
             assert "matches" in verified.stdout
+
+
+def test_a_file_over_the_lock_table_says_which_setting_to_change(tmp_path):
+    """A file cut with a budget far above the server's lock table (hand-written, or generated for
+    a bigger server) fails with PostgreSQL's error and what to do: lower lock_budget or raise
+    max_locks_per_transaction; nothing of it is applied."""
+    if small_server.bindir() is None:
+        pytest.skip(small_server.MISSING)
+    folder = tmp_path / "migrations"
+    snap = scoping.select(versions.catalog("17.0"), scoping.Scope())
+    (tmp_path / "fbs-schema.toml").write_text("[migration]\nlock_budget = 1000000\n")
+    api.generate(snap, api.GenerateOptions(migrations_dir=folder, timestamp=FIXED_TIME,
+                                           rules_path=str(tmp_path / "fbs-schema.toml")))
+    with small_server.small_lock_server() as dsn:
+        with psycopg.connect(dsn, autocommit=True) as setup:
+            setup.execute("CREATE DATABASE target")
+        target = dsn.rsplit("/", 1)[0] + "/target"
+        migrated = fbs("migrate", "--migrations", str(folder), "--database-url", target, "-q")
+        assert migrated.returncode == 7, migrated.stderr[-3000:]
+        assert "out of shared memory" in migrated.stderr and "lock_budget" in migrated.stderr
+        assert "max_locks_per_transaction" in migrated.stderr and "Nothing of it was applied" in migrated.stderr
+        failed = next(line for line in migrated.stderr.splitlines() if "failed:" in line)
+        assert "foreign_keys" in failed, failed

@@ -198,6 +198,11 @@ def _failure(m: mfiles.MigrationFile, exc: psycopg.Error, conn: psycopg.Connecti
     detail = f"\n  DETAIL: {exc.diag.message_detail}" if exc.diag.message_detail else ""
     hint = f"\n  HINT: {exc.diag.message_hint}" if exc.diag.message_hint else ""
     text = f"migration {m.version} ({m.name}) {what}: {where}: {exc.diag.message_primary or str(exc).strip()}{detail}{hint}"
+    if isinstance(exc, psycopg.errors.OutOfMemory) and "max_locks_per_transaction" in (exc.diag.message_hint or ""):
+        text += (f"\n  The server's lock table is full: {m.name} locks more objects than it has room for while "
+                 "other sessions hold theirs (each lock is kept to the end of the file's transaction). Lower "
+                 "`lock_budget` in the rules file's [migration] table and generate the folder again (files not "
+                 "applied yet can be regenerated), or raise max_locks_per_transaction on the server (a restart).")
     if isinstance(exc, psycopg.errors.DuplicateTable | psycopg.errors.DuplicateObject):
         text += ("\n  The database already holds objects of this migration: if the migrations were applied with "
                  "psql (or another tool), record them with `fbs-schema baseline` instead of applying them again")
