@@ -69,7 +69,8 @@ def _run(fn, *args, **kwargs):
         click.echo(_safe(f"fbs-schema: error: {exc}"), err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        click.echo("fbs-schema: interrupted: the transaction in progress was rolled back", err=True)
+        said = RunnerProgress.active.interrupted() if RunnerProgress.active else "the transaction in progress was rolled back"
+        click.echo(f"fbs-schema: interrupted: {said}", err=True)
         sys.exit(130)
 
 
@@ -525,13 +526,32 @@ class RunnerProgress(StderrProgress):
     """The runner's progress, and each migration on standard output as it commits (so after a failure
     or Ctrl-C, standard output holds every migration that did commit, in CI logs too)."""
 
+    active: "RunnerProgress | None" = None  # the command's, for what Ctrl-C stopped
+
     def __init__(self, quiet: bool = False):
         super().__init__(quiet)
         self.printed = 0
+        self.running: tuple[str, int, str, bool] | None = None
+        RunnerProgress.active = self
+
+    def started(self, action: str, version: int, description: str, no_transaction: bool) -> None:
+        self.running = (action, version, description, no_transaction)
 
     def committed(self, step) -> None:
         click.echo(_step_line(step))
         self.printed += 1
+        self.running = None
+
+    def interrupted(self) -> str:
+        """What Ctrl-C stopped: the migration rolled back, and how many committed before it."""
+        done = f"{self.printed} migration(s) committed before it (listed on standard output)"
+        if self.running is None:
+            return f"no migration was running; {done}"
+        action, version, description, no_transaction = self.running
+        if no_transaction:
+            return (f"{action} {version} {description} was stopped (a -- no-transaction file: an index it was "
+                    f"building may be left INVALID; the next migrate names it); {done}")
+        return f"{action} {version} {description} was rolled back (no ledger row); {done}"
 
 
 def _steps(steps, empty: str, already: int = 0) -> None:

@@ -421,3 +421,34 @@ def test_migrate_prints_each_migration_as_it_commits(db, tmp_path):
     write(folder, "3_bad.sql", "CREATE TABLE three (id int);\n")
     again = run("migrate", dsn=db, folder=folder)
     assert again.returncode == 0 and [line.split(" (")[0] for line in again.stdout.splitlines()] == ["applied 3 bad"]
+
+
+def test_ctrl_c_says_what_was_rolled_back_and_what_committed(db, tmp_path):
+    """Ctrl-C while the second migration runs: exit 130, standard output lists the first (it
+    committed), standard error names the second as rolled back; the database agrees."""
+    folder = tmp_path / "m"
+    write(folder, "1_first.sql", "CREATE TABLE first (id int);\n")
+    write(folder, "2_slow.sql", "CREATE TABLE slow (id int);\nSELECT pg_sleep(600);\n")
+    proc = subprocess.Popen([sys.executable, "-m", "generator", "migrate", "--database-url", db, "--migrations",
+                             str(folder)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                            text=True)
+    try:
+        with psycopg.connect(db, autocommit=True) as conn:
+            while not conn.execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%%pg_sleep(600)%%' "
+                                   "AND pid <> pg_backend_pid() AND state = 'active'").fetchone()[0]:
+                assert proc.poll() is None, proc.communicate()
+                time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "applied 1 first" in out and "slow" not in out
+    assert "interrupted: applying 2 slow was rolled back" in err and "1 migration(s) committed before it" in err, err
+    assert "Traceback" not in err
+    assert tables(db) - {"_sqlx_migrations"} == {"first"}
+    assert [r[0] for r in ledger(db)] == [1]
+    with psycopg.connect(db, autocommit=True) as conn:  # the sleeping statement was cancelled, not left running
+        assert conn.execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%%pg_sleep(600)%%' "
+                            "AND pid <> pg_backend_pid() AND state = 'active'").fetchone()[0] == 0

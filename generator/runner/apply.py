@@ -325,6 +325,14 @@ def check_target(migrations: mfiles.Migrations, target: int | None, *, zero_ok: 
                          f"(the newest: {near})")
 
 
+def _starting(progress, action: str, m: mfiles.MigrationFile) -> None:
+    """Say a migration starts (``progress.started``, when it has one: what an interrupt rolls back)."""
+    progress.step(f"{action} {m.version} {m.description}")
+    told = getattr(progress, "started", None)
+    if told is not None:
+        told(action, m.version, m.description, m.no_transaction)
+
+
 def _committed(progress, step: Step) -> Step:
     """Tell the caller a migration committed, as it happens (``progress.committed``, when it has one):
     after a failure or Ctrl-C, what did commit has been said."""
@@ -354,7 +362,7 @@ def migrate(options: RunOptions, progress) -> list[Step]:
             if options.dry_run:
                 steps.append(Step(m.version, m.description, m.name, "would apply"))
                 continue
-            progress.step(f"applying {m.version} {m.description}")
+            _starting(progress, "applying", m)
             seconds = _run_one(conn, m, options, progress, sql=m.sql, ledger_sql=ledger.INSERT,
                                ledger_args=(m.version, m.description, m.checksum))
             conn.execute(ledger.SET_TIME, (int(seconds * 1e9), m.version))
@@ -382,7 +390,7 @@ def revert(options: RunOptions, progress) -> list[Step]:
             if options.dry_run:
                 steps.append(Step(version, down.description, down.name, "would revert"))
                 continue
-            progress.step(f"reverting {version} {down.description}")
+            _starting(progress, "reverting", down)
             seconds = _run_one(conn, down, options, progress, sql=down.sql, ledger_sql=ledger.DELETE,
                                ledger_args=(version,))
             steps.append(_committed(progress, Step(version, down.description, down.name, "reverted", seconds)))
