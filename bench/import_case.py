@@ -82,20 +82,20 @@ def raw_copy(src_dsn: str, target_dsn: str, tables: list[str]) -> tuple[int, flo
 
 
 def import_once(src_dsn: str, target_dsn: str, folder: Path, jobs: int) -> dict:
-    """`fbs-schema import` in its own process: its result, wall time and maximum RSS."""
+    """`fbs-schema import` in its own process: its result, wall time and maximum RSS (measured by
+    bench.peak, see there why not from this process)."""
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "generator", "import", "--odoo-dsn", src_dsn, "--database-url",
-                             target_dsn, "--migrations", str(folder), "--tenant", TENANT, "--jobs", str(jobs),
-                             "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                            text=True)
-    out, err = proc.stdout.read(), proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
+    proc = subprocess.run([sys.executable, "-m", "bench.peak", sys.executable, "-m", "generator", "import",
+                           "--odoo-dsn", src_dsn, "--database-url", target_dsn, "--migrations", str(folder),
+                           "--tenant", TENANT, "--jobs", str(jobs), "--json"],
+                          capture_output=True, stdin=subprocess.DEVNULL, text=True, cwd=Path(__file__).parent.parent)
     seconds = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"fbs-schema import failed: {err}")
-    result = json.loads(out)
+    if proc.returncode != 0:
+        raise RuntimeError(f"fbs-schema import failed: {proc.stderr}")
+    peak_kb = int(proc.stderr.rstrip().rsplit("fbs-bench-peak-kb: ", 1)[1])
+    result = json.loads(proc.stdout)
     tables = result["tables"]
-    return {"rows": result["loaded_rows"], "seconds": round(seconds, 2), "peak_mb": round(usage.ru_maxrss / 1024, 1),
+    return {"rows": result["loaded_rows"], "seconds": round(seconds, 2), "peak_mb": round(peak_kb / 1024, 1),
             "foreign_keys": result["foreign_keys"], "phases": result["phases"],
             "copy_seconds": round(sum(t["copy_seconds"] for t in tables), 2),
             "index_seconds": round(sum(t["index_seconds"] for t in tables), 2),

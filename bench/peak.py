@@ -1,0 +1,24 @@
+"""Run a command and report its own peak resident size: ``python -m bench.peak CMD...`` runs CMD,
+passes its output through, exits with its code and writes ``fbs-bench-peak-kb: N`` as the last
+line of standard error.
+
+Linux counts into a child's maximum RSS the memory of the process it was forked from (until exec);
+the bench's own process holds hundreds of MB by the time it measures the import, so the import is
+started from this small process instead, whose own size is all that can leak into the figure."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+
+def main() -> None:
+    proc = subprocess.Popen(sys.argv[1:])
+    _, status, usage = os.wait4(proc.pid, 0)
+    print(f"fbs-bench-peak-kb: {usage.ru_maxrss}", file=sys.stderr, flush=True)
+    sys.exit(os.waitstatus_to_exitcode(status))
+
+
+if __name__ == "__main__":
+    main()
