@@ -25,6 +25,7 @@ from generator.capture.scope import Scope
 from generator.importer import keys, plan as plan_mod, source as source_mod
 from generator.runner.apply import RunOptions
 from tests.support import odoo_demo, pg
+from tests.support.processes import CTRL_C
 from tests.support.migrations import generate
 
 A = uuid.UUID("0a0a0a0a-0000-4000-8000-00000000000a")
@@ -330,7 +331,8 @@ def test_an_interrupted_import_completes_when_run_again(demo, imported, how):
         holder.execute("LOCK TABLE stock_route_product IN ACCESS EXCLUSIVE MODE")
         proc = subprocess.Popen([sys.executable, "-m", "generator",
                                  *import_args(source, target, demo["folder"], A, "--jobs", "1")],
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                **CTRL_C)
         try:
             _wait_for_blocked_import(source, proc, "stock_route_product")
             with psycopg.connect(target) as conn:
@@ -338,7 +340,7 @@ def test_an_interrupted_import_completes_when_run_again(demo, imported, how):
                 set_aside = conn.execute("SELECT count(*) FROM _fbs_import_set_aside").fetchone()[0]
             assert committed > 0 and set_aside > 400
             proc.send_signal(signal.SIGKILL if how == "kill -9" else signal.SIGINT)
-            out, err = proc.communicate()
+            out, err = proc.communicate(timeout=300)  # a hang fails the test instead of the whole run
         finally:
             holder.close()
             if proc.poll() is None:

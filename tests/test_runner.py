@@ -15,6 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.support.processes import CTRL_C
 from tests.support.migrations import psql_apply, sql_files
 
 # sqlx-postgres' own DDL (src/migrate.rs), copied independently of generator/runner/ledger.py
@@ -431,7 +432,7 @@ def test_ctrl_c_says_what_was_rolled_back_and_what_committed(db, tmp_path):
     write(folder, "2_slow.sql", "CREATE TABLE slow (id int);\nSELECT pg_sleep(600);\n")
     proc = subprocess.Popen([sys.executable, "-m", "generator", "migrate", "--database-url", db, "--migrations",
                              str(folder)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                            text=True)
+                            text=True, **CTRL_C)
     try:
         with psycopg.connect(db, autocommit=True) as conn:
             while not conn.execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%%pg_sleep(600)%%' "
