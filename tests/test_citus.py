@@ -1,4 +1,4 @@
-"""`--target citus` on a real Citus cluster (CITUS_URL: a coordinator with workers; see README
+"""`--target citus` on a real Citus cluster (CITUS_URL: a coordinator with workers; see docs/tests.md
 "Testing on Citus"). Without CITUS_URL every test here is skipped with that reason; the rendered
 SQL is covered offline by tests/test_targets.py either way.
 
@@ -56,7 +56,7 @@ def tasks(dsn: str, query: str, *args) -> list[int]:
 
 def assert_rls_through_the_coordinator(dsn: str, tables: list[str]) -> None:
     """A non-owner role sees its tenant's rows only, and cannot insert another tenant's, with the
-    tenant set the way the README says (SET LOCAL, propagated to the workers)."""
+    tenant set the way docs/targets.md says (SET LOCAL, propagated to the workers)."""
     role = f"fbs_app_{uuid.uuid4().hex[:8]}"
     mine, other = str(uuid.uuid4()), str(uuid.uuid4())  # tenants no other test wrote rows for
     with psycopg.connect(dsn, autocommit=True) as conn:

@@ -21,7 +21,7 @@ from tests.support.odoo_server import FakeOdoo, DB, PASSWORD, USER
 
 VERSIONS = versions.VERSIONS
 
-# Where the metadata cannot tell what the registry knows, with the reason (README "What is a table").
+# Where the metadata cannot tell what the registry knows, with the reason (docs/capture.md "What is a table").
 KNOWN_DIFFERENCES = {
     # an AbstractModel that declares an ``id`` field: to ir.* records it looks like an _auto = False
     # model; neither kind is rendered
