@@ -4,7 +4,8 @@ An initial schema is grouped per Odoo module (``group_initial``); a change is on
 is then split so that tables already holding rows are never locked for long (``lock_safe``), and the
 files get consecutive sqlx versions (``versions``). A file that would lock more relations than the
 lock budget is cut into parts (``within_lock_budget``), every table's statements kept together.
-``anchor_of`` picks the table that new distributed tables are colocated with. Pure functions over operations: no file, no template.
+``anchor_of`` picks the table that new distributed tables are colocated with. Pure functions over
+operations: no file, no template.
 """
 
 from __future__ import annotations
@@ -14,17 +15,14 @@ from datetime import datetime, timedelta
 
 from generator import naming, ops
 from generator.diff import Plan
+from generator.rules import Rules
 from generator.tables import Check, ForeignKey, Index, IndexColumn, Schema, Unique
 
 VERSION_FORMAT = "%Y%m%d%H%M%S"
 
 
-# The most relations (tables, their indexes and TOAST tables) one migration file may lock: a lock is
-# held to the end of the file's transaction, and a server's lock table holds
-# max_locks_per_transaction x (max_connections + background processes) of them for all sessions
-# together (PostgreSQL's defaults: 64 x about 120). 256 fits a server started with
-# max_locks_per_transaction = 16 and max_connections = 20 while other sessions hold locks too.
-DEFAULT_LOCK_BUDGET = 256
+# The most relations one migration file may lock when the rules file says nothing (rules.Rules)
+DEFAULT_LOCK_BUDGET = Rules.lock_budget
 
 
 def files(plan: Plan, description: str | None, lock_budget: int = DEFAULT_LOCK_BUDGET) -> list[FilePlan]:
@@ -158,14 +156,18 @@ class LockCost:
         self._keys = {(t.name, k.name): k for t in self._tables.values() for k in t.foreign_keys}
         self._whole: dict[str, frozenset[tuple]] = {}
 
+    def created(self, table: str) -> frozenset[tuple]:
+        """What its CREATE TABLE alone locks: the table, its TOAST table and index, its primary key
+        and UNIQUE constraints' indexes, its two row types."""
+        t = self._tables.get(table)
+        return frozenset((table, part) for part in ("", "toast", "toast index", "pkey", "type", "array type",
+                                                    *(u.name for u in (t.uniques if t else ()))))
+
     def whole(self, table: str) -> frozenset[tuple]:
-        """A table opened whole: the table, its TOAST table and index, its primary key, its two row
-        types (a new table) and every index."""
+        """A table opened whole: what its CREATE TABLE locks, and every index."""
         if table not in self._whole:
             t = self._tables.get(table)
-            indexes = [u.name for u in t.uniques] + [i.name for i in t.indexes] if t else []
-            self._whole[table] = frozenset((table, part) for part in (
-                "", "toast", "toast index", "pkey", "type", "array type", *indexes))
+            self._whole[table] = self.created(table) | {(table, i.name) for i in (t.indexes if t else ())}
         return self._whole[table]
 
     def foreign_key(self, op: ops.Op) -> ForeignKey | None:

@@ -98,7 +98,12 @@ class Rules:
     defaults: tuple[DefaultRule, ...] = ()
     lock_timeout: str = "5s"
     statement_timeout: str = "1h"
-    lock_budget: int = 256  # planning.DEFAULT_LOCK_BUDGET: relations one migration file may lock
+    # The most relations (tables, their indexes and TOAST tables) one migration file may lock: a lock
+    # is held to the end of the file's transaction, and a server's lock table holds
+    # max_locks_per_transaction x (max_connections + background processes) of them for all sessions
+    # together (PostgreSQL's defaults: 64 x about 120). 256 fits a server started with
+    # max_locks_per_transaction = 16 and max_connections = 20 while other sessions hold locks too.
+    lock_budget: int = 256
     float_type: str = "numeric"
     record_ids: tuple[RecordIdRule, ...] = ()
 

@@ -77,17 +77,12 @@ def expected_sql(snap: Snapshot, kept_rules: rules.Rules, placement: Placement =
             deps.setdefault(op.table_name, set()).update(cost.tables(op) - {op.table_name})
     creates = {op.table_name: i for i, op in enumerate(plan.operations) if isinstance(op, ops.CreateTable)}
 
-    def bare(table: str) -> set[tuple]:  # a referenced table only: its CREATE TABLE (keys, no index)
-        t = plan.new.table(table)
-        return {(table, part) for part in ("", "toast", "toast index", "pkey", "type", "array type",
-                                           *(u.name for u in (t.uniques if t else ())))}
-
     batches = [Batch((), tuple(render.statement(op, local) for op in plan.operations if not op.table_name))]
     chosen: list[str] = []
     locked: set[tuple] = set()
     referenced: set[str] = set()
     for table in own:
-        mine = cost.whole(table) | set().union(*(bare(t) for t in deps[table]))
+        mine = cost.whole(table).union(*(cost.created(t) for t in deps[table]))  # referenced: bare copies
         if chosen and len(locked | mine) > kept_rules.lock_budget:
             batches.append(_batch(plan.operations, own, creates, chosen, referenced, local))
             chosen, locked, referenced = [], set(), set()
