@@ -205,8 +205,10 @@ def plan(old: Snapshot, new: Snapshot, rules: Rules = Rules(), renames: Renames 
     """Pure: (previous snapshot, new snapshot) -> the plan between them. ``rules`` shape the new
     schema, ``old_rules`` (default: the same) the previous one; ``renames`` must be resolved against
     both snapshots (``renames.resolve``)."""
-    old_schema = build(old, rules if old_rules is None else old_rules, placement)
-    new_schema = build(new, rules, placement)
+    old_rules = rules if old_rules is None else old_rules
+    old_schema = build(old, old_rules, placement)
+    # the same snapshot under the same rules is the same schema (``build`` is pure): built once
+    new_schema = old_schema if old is new and old_rules == rules else build(new, rules, placement)
     physical = physical_renames(old, new, old_schema, new_schema, renames, placement)
     return Plan(old_schema, new_schema, tuple(diff_schemas(old_schema, new_schema, physical)))
 

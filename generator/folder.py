@@ -39,22 +39,35 @@ def existing_migrations(folder: Path) -> list[tuple[int, Path]]:
     return sorted([(m.version, m.path) for m in found.up] + [(v, d.path) for v, d in found.down.items()])
 
 
-def load_kept(folder: Path) -> tuple[Snapshot | None, Rules]:
-    """The snapshot (None when there is none) and rules kept beside the migrations in ``folder``."""
+def load_kept(folder: Path, new: Snapshot | None = None, new_text: str | None = None) -> tuple[Snapshot | None, Rules]:
+    """The snapshot (None when there is none) and rules kept beside the migrations in ``folder``. When
+    the kept text is ``new_text`` (the new snapshot's, ``snapshot.dumps(new)``), the kept snapshot is
+    ``new`` itself: read, checked and built once."""
     kept, kept_rules = folder / KEPT_SNAPSHOT, folder / KEPT_RULES
-    previous = snapshots.load(kept) if kept.exists() else None
+    if new is not None and new_text is not None and kept.is_file() and _read(kept) == new_text:
+        previous: Snapshot | None = new
+    else:
+        previous = snapshots.load(kept) if kept.exists() else None
     return previous, (rules_mod.load(kept_rules) if kept_rules.exists() else Rules())
 
 
-def previous_state(folder: Path, new: Snapshot,
-                   existing: list[tuple[int, Path]] | None = None) -> tuple[Snapshot, Rules]:
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None  # snapshots.load reports it
+
+
+def previous_state(folder: Path, new: Snapshot, existing: list[tuple[int, Path]] | None = None,
+                   new_text: str | None = None) -> tuple[Snapshot, Rules]:
     """The snapshot and rules the folder's newest migration was generated from (an empty snapshot
     for a new folder). Refused: migrations without their snapshot, a kept snapshot that is not the
     one the newest migration names, a new snapshot of an older Odoo series. ``existing``: the
-    folder's migrations when the caller has read them already."""
+    folder's migrations when the caller has read them already; ``new_text``: ``snapshot.dumps(new)``
+    when the caller has it (an unchanged kept snapshot is then not parsed again)."""
     existing = existing_migrations(folder) if existing is None else existing
     files = [p for _, p in existing if not p.name.endswith(".down.sql")]
-    previous, kept_rules = load_kept(folder)
+    previous, kept_rules = load_kept(folder, new, new_text)
     kept = folder / KEPT_SNAPSHOT
     if previous is None:
         if files:

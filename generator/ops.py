@@ -9,7 +9,8 @@ each twice and checks it comes back equal.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import ClassVar, Union
+from operator import attrgetter
+from typing import Callable, ClassVar, Union
 
 from generator.tables import Check, Column, ForeignKey, Index, Policy, Table, Unique
 
@@ -30,9 +31,18 @@ class Op:
     # True when a down migration has nothing to undo for it (left out of ``diff.reverse``)
     undoes_nothing: ClassVar[bool] = False
 
+    # Where the operation's table name is: an attribute path ("table", "index.table"), "" for none
+    table_at: ClassVar[str] = "table"
+    _table_of: ClassVar[Callable[[object], str] | None] = None
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._table_of = staticmethod(attrgetter(cls.table_at)) if cls.table_at else None
+
     @property
     def table_name(self) -> str:
-        return ""
+        """The table the operation is on ("" for none: an extension)."""
+        return self._table_of(self) if self._table_of else ""
 
     @property
     def destructive(self) -> bool:
@@ -49,6 +59,7 @@ class Op:
 @dataclass(frozen=True, kw_only=True)
 class CreateExtension(Op):
     kind: ClassVar[str] = "create_extension"
+    table_at: ClassVar[str] = ""
     name: str
     phase: ClassVar[str] = "extension"
 
@@ -62,6 +73,7 @@ class CreateExtension(Op):
 @dataclass(frozen=True, kw_only=True)
 class DropExtension(Op):
     kind: ClassVar[str] = "drop_extension"
+    table_at: ClassVar[str] = ""
     phase: ClassVar[str] = "drop_extension"
     name: str
 
@@ -75,12 +87,9 @@ class DropExtension(Op):
 @dataclass(frozen=True, kw_only=True)
 class CreateTable(Op):
     kind: ClassVar[str] = "create_table"
+    table_at: ClassVar[str] = "table.name"
     phase: ClassVar[str] = "create_table"
     table: Table
-
-    @property
-    def table_name(self) -> str:
-        return self.table.name
 
     def reverse(self) -> Op:
         return DropTable(table=self.table)
@@ -92,12 +101,10 @@ class CreateTable(Op):
 @dataclass(frozen=True, kw_only=True)
 class DropTable(Op):
     kind: ClassVar[str] = "drop_table"
+    table_at: ClassVar[str] = "table.name"
     phase: ClassVar[str] = "drop_table"
     table: Table
 
-    @property
-    def table_name(self) -> str:
-        return self.table.name
 
     @property
     def destructive(self) -> bool:
@@ -117,10 +124,6 @@ class AddColumn(Op):
     table: str
     column: Column
 
-    @property
-    def table_name(self) -> str:
-        return self.table
-
     def reverse(self) -> Op:
         return DropColumn(table=self.table, column=self.column)
 
@@ -135,9 +138,6 @@ class DropColumn(Op):
     table: str
     column: Column
 
-    @property
-    def table_name(self) -> str:
-        return self.table
 
     @property
     def destructive(self) -> bool:
@@ -159,10 +159,6 @@ class AlterColumn(Op):
     table: str
     before: Column
     after: Column
-
-    @property
-    def table_name(self) -> str:
-        return self.table
 
     def reverse(self) -> Op:
         return AlterColumn(table=self.table, before=self.after, after=self.before)
@@ -202,9 +198,6 @@ class AddConstraint(Op):
     replaces: Constraint | None = None
     with_table: bool = False
 
-    @property
-    def table_name(self) -> str:
-        return self.table
 
     @property
     def phase(self) -> str:  # type: ignore[override]
@@ -241,9 +234,6 @@ class DropConstraint(Op):
     replaced_by: Constraint | None = None
     with_table: bool = False
 
-    @property
-    def table_name(self) -> str:
-        return self.table
 
     @property
     def phase(self) -> str:  # type: ignore[override]
@@ -260,14 +250,11 @@ class DropConstraint(Op):
 @dataclass(frozen=True, kw_only=True)
 class CreateIndex(Op):
     kind: ClassVar[str] = "create_index"
+    table_at: ClassVar[str] = "index.table"
     phase: ClassVar[str] = "create_index"
     index: Index
     concurrently: bool = False  # then it is alone in a "-- no-transaction" file
     with_table: bool = False  # its table is created by the same migration
-
-    @property
-    def table_name(self) -> str:
-        return self.index.table
 
     def reverse(self) -> Op:
         return DropIndex(index=self.index, concurrently=self.concurrently, with_table=self.with_table)
@@ -279,14 +266,11 @@ class CreateIndex(Op):
 @dataclass(frozen=True, kw_only=True)
 class DropIndex(Op):
     kind: ClassVar[str] = "drop_index"
+    table_at: ClassVar[str] = "index.table"
     phase: ClassVar[str] = "drop_index"
     index: Index
     concurrently: bool = False
     with_table: bool = False  # its table is dropped in the same migration, which drops it too
-
-    @property
-    def table_name(self) -> str:
-        return self.index.table
 
     def reverse(self) -> Op:
         return CreateIndex(index=self.index, concurrently=self.concurrently, with_table=self.with_table)
@@ -305,10 +289,6 @@ class EnablePolicy(Op):
     with_table: bool = False  # its table is created by the same migration
     phase: ClassVar[str] = "policy"
 
-    @property
-    def table_name(self) -> str:
-        return self.table
-
     def reverse(self) -> Op:
         return DisablePolicy(table=self.table, policy=self.policy, with_table=self.with_table)
 
@@ -323,10 +303,6 @@ class DisablePolicy(Op):
     policy: Policy
     phase: ClassVar[str] = "drop_policy"
     with_table: bool = False  # its table is dropped in the same migration, which drops it too
-
-    @property
-    def table_name(self) -> str:
-        return self.table
 
     def reverse(self) -> Op:
         return EnablePolicy(table=self.table, policy=self.policy, with_table=self.with_table)
@@ -344,10 +320,6 @@ class SetComment(Op):
     after: str | None = None
     phase: ClassVar[str] = "comment"
 
-    @property
-    def table_name(self) -> str:
-        return self.table
-
     def reverse(self) -> Op:
         return replace(self, before=self.after, after=self.before)
 
@@ -361,15 +333,12 @@ class RenameTable(Op):
     """Rename a table and its primary key constraint (whose name derives from the table's)."""
 
     kind: ClassVar[str] = "rename_table"
+    table_at: ClassVar[str] = "after"
     before: str
     after: str
     before_pkey: str
     after_pkey: str
     phase: ClassVar[str] = "rename"
-
-    @property
-    def table_name(self) -> str:
-        return self.after
 
     def reverse(self) -> Op:
         return RenameTable(before=self.after, after=self.before, before_pkey=self.after_pkey, after_pkey=self.before_pkey)
@@ -385,10 +354,6 @@ class RenameColumn(Op):
     before: str
     after: str
     phase: ClassVar[str] = "rename"
-
-    @property
-    def table_name(self) -> str:
-        return self.table
 
     def reverse(self) -> Op:
         return RenameColumn(table=self.table, before=self.after, after=self.before)
@@ -406,10 +371,6 @@ class ValidateConstraint(Op):
     table: str
     name: str
     phase: ClassVar[str] = "add_fk"
-
-    @property
-    def table_name(self) -> str:
-        return self.table
 
     def reverse(self) -> Op:
         return self
@@ -431,10 +392,6 @@ class FillNulls(Op):
     column: str
     value: str = ""  # an SQL literal made by naming.literal (Column.backfill)
     phase: ClassVar[str] = "alter_column"
-
-    @property
-    def table_name(self) -> str:
-        return self.table
 
     def reverse(self) -> Op:
         return self

@@ -179,18 +179,24 @@ class LockCost:
 
     def tables(self, op: ops.Op) -> set[str]:
         """The tables ``op`` locks: its own and, for a foreign key, the one it references."""
+        return self._tables_and_key(op)[0]
+
+    def _tables_and_key(self, op: ops.Op) -> tuple[set[str], ForeignKey | None]:
         out = {op.table_name} if op.table_name else set()
         fk = self.foreign_key(op)
         if fk is not None:
             out.add(fk.ref_table)
-        return out
+        return out, fk
 
-    def locks(self, op: ops.Op) -> set[tuple]:
-        """The keys of the objects ``op`` keeps locked."""
-        fk = self.foreign_key(op)
+    def locks(self, op: ops.Op) -> frozenset[tuple]:
+        """The keys of the objects ``op`` keeps locked (do not change the set: it may be shared)."""
+        tables, fk = self._tables_and_key(op)
         if isinstance(op, ops.AddConstraint) and fk is not None and op.not_valid:
-            return {(op.table, ""), (fk.ref_table, ""), (fk.ref_table, "pkey"), (op.table, "constraint", fk.name)}
-        return set().union(*(self.whole(t) for t in self.tables(op)))
+            return frozenset({(op.table, ""), (fk.ref_table, ""), (fk.ref_table, "pkey"),
+                              (op.table, "constraint", fk.name)})
+        if len(tables) == 1:
+            return self.whole(next(iter(tables)))
+        return frozenset().union(*(self.whole(t) for t in tables))
 
 
 def within_lock_budget(planned: list[FilePlan], cost: LockCost, budget: int) -> list[FilePlan]:

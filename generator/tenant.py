@@ -226,16 +226,13 @@ NOTHING = Parts()
 def total(found: list[Parts]) -> Parts:
     """Parts added up in order, each kind of piece concatenated once (a table's fields can be many)."""
     found = [p for p in found if p is not NOTHING]
-    if len(found) == 1:
-        return found[0]
-    return Parts(
-        columns=tuple(x for p in found for x in p.columns),
-        checks=tuple(x for p in found for x in p.checks),
-        uniques=tuple(x for p in found for x in p.uniques),
-        foreign_keys=tuple(x for p in found for x in p.foreign_keys),
-        indexes=tuple(x for p in found for x in p.indexes),
-        external=tuple(x for p in found for x in p.external),
-    )
+    if len(found) <= 1:
+        return found[0] if found else NOTHING
+    pieces: tuple[list, ...] = ([], [], [], [], [], [])
+    for p in found:
+        for into, more in zip(pieces, (p.columns, p.checks, p.uniques, p.foreign_keys, p.indexes, p.external)):
+            into += more
+    return Parts(*map(tuple, pieces))
 
 
 @dataclass
