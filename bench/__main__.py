@@ -331,6 +331,33 @@ def _at_scale() -> dict:
     return generate_at_scale(huge, "synthetic: 47 copies of the full reference, each in modules of its own")
 
 
+def _process_snapshots() -> tuple[dict[str, str], dict[str, str]]:
+    """Every module of each reference, and the > 10,000-model synthetic snapshot."""
+    refs = {f"Odoo {v}: all installed modules": snapshot.dumps(every_module(v)) for v in ("17.0", "18.0", "19.0")}
+    huge = snapshot.dumps(synthetic(snapshot.loads(_full_reference_text()), 47, own_modules=True))
+    return refs, {"synthetic: 47 copies of the full reference (10,152 models)": huge}
+
+
+def generate_process() -> dict:
+    """`generate` as a whole fresh process (bench/process.py), for the code at BENCH_CODE or this one."""
+    from bench import process
+
+    refs, huge = _process_snapshots()
+    code = process.code_dir()
+    return {"code": str(code), "rows": process.measure(refs, code, runs=5) + process.measure(huge, code, runs=1)}
+
+
+def _with_before(measured: dict) -> dict:
+    """The figures of the previous results.json (or the 'before' it carried) kept beside the new ones."""
+    try:
+        old = json.loads((OUT / "results.json").read_text("utf-8")).get("generate_process") or {}
+    except (OSError, ValueError):
+        old = {}
+    if old.get("rows"):
+        return {**measured, "before": old["rows"], "before_label": old.get("label", "the previous make bench")}
+    return {**measured, "before": old.get("before"), "before_label": old.get("before_label")}
+
+
 def _import_case() -> dict:
     from bench import import_case
 
@@ -343,6 +370,7 @@ PARTS = {
     "scale": _at_scale,
     "protocols": lambda: capture_protocols(load_records(FIXTURES), 0.0) + capture_protocols(load_records(FIXTURES), 0.02),
     "startup": startup,
+    "generate-process": generate_process,
     "lint-cache": lint_cached,
     "odoo-versions": lambda: [generate_cost(snapshot.dumps(every_module(v)), f"Odoo {v}: all installed modules")
                               for v in ("17.0", "18.0", "19.0")],
@@ -373,6 +401,8 @@ def main() -> None:
     generate += [generate_cost(snapshot.dumps(every_module(version)), f"Odoo {version}: all installed modules")
                  for version in ("18.0", "19.0")]
     del big
+    print("generate as a whole process ...", file=sys.stderr)
+    processed = _with_before({**generate_process(), "label": f"make bench of {datetime.now(timezone.utc):%Y-%m-%d}"})
     print("generate at scale (>= 10,000 models) ...", file=sys.stderr)
     scale = _at_scale()
     print("diff, lint ...", file=sys.stderr)
@@ -398,6 +428,7 @@ def main() -> None:
         "lint_cache": cached,
         "generate": generate,
         "generate_at_scale": scale,
+        "generate_process": processed,
         "apply": apply,
         "apply_citus": on_citus,
         "diff": diffed,
@@ -425,6 +456,9 @@ def main() -> None:
     for g in generate:
         lines.append(f"| {g['snapshot']} | {g['models']} | {g['tables']} | {g['operations']} | {g['sql_bytes']:,} "
                      f"| {g['seconds']:.3f} | {g['peak_mib']} |")
+    from bench import process
+
+    lines += process.markdown(processed["rows"], processed.get("before"), processed.get("before_label"))
     lines += ["", f"Generate at scale, the whole `generate` path (strict load, tenant rules, diff, render; no writes), "
                   f"{scale['snapshot']}: {scale['models']:,} models, {scale['snapshot_mib']} MiB of snapshot, "
                   f"{scale['operations']:,} operations in {scale['files']:,} files ({scale['sql_bytes']:,} SQL bytes): "

@@ -156,3 +156,16 @@ def test_destructive_is_computed_by_each_operation():
     table = _samples(ops.CreateTable)[0].table
     assert ops.DropTable(table=table).destructive and not ops.CreateTable(table=table).destructive
     assert "destructive" not in {f.name for cls in ops.ALL_KINDS for f in dataclasses.fields(cls)}
+
+
+def test_every_operation_names_the_table_it_is_on():
+    """One definition (``Op.table_at``) gives each kind's table: the one its SQL names (and the lock
+    budget counts), "" only for extensions, which are on no table."""
+    expected = {ops.CreateExtension: lambda op: "", ops.DropExtension: lambda op: "",
+                ops.CreateTable: lambda op: op.table.name, ops.DropTable: lambda op: op.table.name,
+                ops.CreateIndex: lambda op: op.index.table, ops.DropIndex: lambda op: op.index.table,
+                ops.RenameTable: lambda op: op.after}
+    for cls in ops.ALL_KINDS:
+        for op in _samples(cls):
+            assert op.table_name == expected.get(cls, lambda op: op.table)(op), op
+            assert isinstance(op.table_name, str) and (op.table_name or cls in (ops.CreateExtension, ops.DropExtension))
