@@ -11,7 +11,9 @@ Checks (each finding names file and line):
 - unindexed-foreign-key: a foreign key with no index (or key) led by (tenant_id, col);
 - concurrent-index: CREATE INDEX without CONCURRENTLY on a table not created in the same file;
 - destructive-marker: DROP TABLE / DROP COLUMN / ALTER COLUMN TYPE in an up migration without the
-  "!!! DESTRUCTIVE" header (or a "-- fbs: destructive" comment on the statement).
+  "!!! DESTRUCTIVE" header (or a "-- fbs: destructive" comment on the statement);
+- syntax (postgres, citus): a file PostgreSQL's parser refuses (its other checks then come from the
+  text reader).
 Target rules (the folder's fbs-target.json, see generator/target.py):
 - set-null-unsupported (citus, yugabyte): a foreign key with ON DELETE SET NULL / SET DEFAULT, which
   Citus refuses on a key that holds tenant_id and YugabyteDB 2024.2 cannot limit to one column (the
@@ -20,14 +22,20 @@ Target rules (the folder's fbs-target.json, see generator/target.py):
   (create_distributed_table) in the same file;
 - ybgin-multicolumn (yugabyte): a GIN index on more than one column (ybgin takes one);
 - advisory-lock (yugabyte): pg_advisory_lock and friends, not implemented before 2025.1.
-A Citus file's DO block (templates/migration.sql.j2) is read statement by statement.
+How the files are read (the rules themselves are lint_checks, the same for every target):
+- postgres and citus (``Target.postgres_syntax``): by PostgreSQL's own parser and scanner (lint_pg,
+  pglast): statements, tables, columns, keys and indexes from the parse tree, so a ``;`` or a
+  keyword in a string, a comment or a dollar-quoted body is never read as SQL. A DO block that is a
+  plain list of statements (a Citus file's block) is read statement by statement.
+- yugabyte: its key syntax (``PRIMARY KEY ((tenant_id) HASH, id ASC)``) is not PostgreSQL's, so a
+  text reader of its own (lint_text) splits on top-level ``;`` and reads the DDL forms the generated
+  files use (CREATE TABLE, ALTER TABLE ... ADD COLUMN / ADD CONSTRAINT / DROP ..., CREATE INDEX)
+  with regular expressions; other statements are read for identifiers only.
 sqlfluff and squawk lint only what they have not found clean before: a committed migration is
 immutable (sqlx's ledger holds its SHA-384), so a clean verdict is kept per SHA-384 of the file's
 bytes and per tool version and config (``CleanCache``, a JSON file under ``.cache/`` beside the
 migrations folder, ignored by git). A new or edited file is linted again; without the cache (CI,
 ``--no-cache``) everything is.
-The statement reader understands the DDL forms migrations use (CREATE TABLE, ALTER TABLE ... ADD
-COLUMN / ADD CONSTRAINT / DROP ..., CREATE INDEX); other statements are read for identifiers only.
 """
 
 from __future__ import annotations
@@ -40,305 +48,29 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from generator import lint_pg, lint_text
 from generator import target as target_mod
-from generator.naming import MAX_IDENTIFIER_BYTES
-from generator.tenant import looks_like_record_id
+from generator.lint_checks import MARKER, STATEMENT_MARKER, Checks, Finding  # noqa: F401 (public names)
 from generator.runner import files as mfiles
-
-IDENT = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
-MARKER = "!!! DESTRUCTIVE"
-STATEMENT_MARKER = "-- fbs: destructive"
-
-
-@dataclass(frozen=True)
-class Finding:
-    file: str
-    line: int
-    rule: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: [{self.rule}] {self.message}"
-
-
-@dataclass
-class _Table:
-    columns: dict[str, str] = field(default_factory=dict)
-    keys: list[tuple[str, ...]] = field(default_factory=list)  # PK, UNIQUE and index column lists
-
-
-def statements(text: str) -> list[tuple[int, str, str]]:
-    """(line, statement without comments, the comments just before it), split on top-level ';'."""
-    out, buf, comments, i, line, start = [], [], [], 0, 1, None
-    n = len(text)
-    while i < n:
-        ch = text[i]
-        if text.startswith("--", i):
-            end = text.find("\n", i)
-            end = n if end < 0 else end
-            comments.append(text[i:end])
-            i = end
-            continue
-        if text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            end = n if end < 0 else end + 2
-            line += text.count("\n", i, end)
-            i = end
-            continue
-        if ch in "'\"":
-            j = i + 1
-            while j < n:
-                if text[j] == ch:
-                    if j + 1 < n and text[j + 1] == ch:
-                        j += 2
-                        continue
-                    break
-                j += 1
-            if start is None:
-                start = line
-            buf.append(text[i:j + 1])
-            line += text.count("\n", i, j + 1)
-            i = j + 1
-            continue
-        m = re.match(r"\$[A-Za-z_0-9]*\$", text[i:]) if ch == "$" else None
-        if m:
-            end = text.find(m.group(), i + len(m.group()))
-            end = n if end < 0 else end + len(m.group())
-            if start is None:
-                start = line
-            buf.append(text[i:end])
-            line += text.count("\n", i, end)
-            i = end
-            continue
-        if ch == ";":
-            if start is not None:
-                out.append((start, re.sub(r"\s+", " ", "".join(buf)).strip(), "\n".join(comments)))
-            buf, comments, start = [], [], None
-            i += 1
-            continue
-        if ch == "\n":
-            line += 1
-        elif not ch.isspace() and start is None:
-            start = line
-        buf.append(ch)
-        i += 1
-    if start is not None and "".join(buf).strip():
-        out.append((start, re.sub(r"\s+", " ", "".join(buf)).strip(), "\n".join(comments)))
-    return out
-
-
-BLOCK = re.compile(r"^(DO \$fbs_migration\$\nBEGIN|END\n\$fbs_migration\$;)$", re.M)
-
-
-def unblock(text: str) -> str:
-    """A Citus file's statements outside its DO block (same line numbers), so each is read alone."""
-    return BLOCK.sub(lambda m: "\n" * m.group().count("\n"), text)
-
-
-def _name(token: str) -> str:
-    return token[1:-1].replace('""', '"') if token.startswith('"') else token.lower()
-
-
-def _names(text: str) -> list[str]:
-    return [_name(t) for t in re.findall(IDENT, text)]
-
-
-def _split_top(body: str) -> list[str]:
-    parts, depth, cur, quote = [], 0, [], None
-    for ch in body:
-        if quote:
-            cur.append(ch)
-            quote = None if ch == quote else quote
-            continue
-        if ch in "'\"":
-            quote = ch
-        depth += ch == "("
-        depth -= ch == ")"
-        if ch == "," and depth == 0:
-            parts.append("".join(cur).strip())
-            cur = []
-        else:
-            cur.append(ch)
-    if "".join(cur).strip():
-        parts.append("".join(cur).strip())
-    return parts
-
-
-INTEGER_TYPES = ("integer", "int", "int4", "bigint", "int8", "smallint", "int2", "serial", "bigserial")
-
-
-class _Linter:
-    def __init__(self, integer_ids: frozenset[tuple[str, str]] = frozenset(),
-                 target: target_mod.Target = target_mod.POSTGRES):
-        self.target = target
-        self.integer_ids = integer_ids  # (table, column) kept integer on purpose (rules [[record_id]])
-        self.tables: dict[str, _Table] = {}
-        self.fks: list[tuple[Finding, str, tuple[str, ...]]] = []  # (where, table, columns)
-        self.findings: list[Finding] = []
-
-    def add(self, file: str, line: int, rule: str, message: str) -> Finding:
-        f = Finding(file, line, rule, message)
-        self.findings.append(f)
-        return f
-
-    def fk(self, file, line, table, cols, ref_table, ref_cols):
-        where = Finding(file, line, "unindexed-foreign-key", "")
-        if not cols or cols[0] != "tenant_id" or not ref_cols or ref_cols[0] != "tenant_id":
-            self.add(file, line, "tenant-foreign-key",
-                     f"foreign key {table} ({', '.join(cols)}) -> {ref_table} ({', '.join(ref_cols)}) is not tenant-scoped")
-        t, r = self.tables.get(table), self.tables.get(ref_table)
-        if t and r:
-            for c, rc in zip(cols, ref_cols):
-                ctype, rtype = t.columns.get(c, ""), r.columns.get(rc, "")
-                if ctype.split("(")[0] in INTEGER_TYPES and rtype == "uuid":
-                    self.add(file, line, "integer-reference",
-                             f"{table}.{c} is {ctype} but references {ref_table}.{rc}, a uuid")
-        self.fks.append((where, table, tuple(cols)))
-
-    def column(self, table: str, definition: str, file: str, line: int) -> None:
-        m = re.match(rf"({IDENT})\s+(.+)$", definition)
-        if not m:
-            return
-        col, rest = _name(m.group(1)), m.group(2)
-        ctype = re.split(r"\s+(?:NOT|NULL|DEFAULT|REFERENCES|CONSTRAINT|PRIMARY|UNIQUE|CHECK|COLLATE|GENERATED)\b",
-                         rest, flags=re.I)[0].strip().lower()
-        self.tables.setdefault(table, _Table()).columns[col] = ctype
-        if ctype.split("(")[0] in INTEGER_TYPES and looks_like_record_id(col) and (table, col) not in self.integer_ids:
-            self.add(file, line, "integer-reference",
-                     f"{table}.{col} is {ctype} but holds a record id, and ids are uuid here "
-                     "(keep it integer on purpose with a [[record_id]] uuid = false rule)")
-        ref = re.search(rf"REFERENCES\s+({IDENT})\s*(?:\(([^)]*)\))?", rest, re.I)
-        if ref:
-            self.fk(file, line, table, (col,), _name(ref.group(1)), tuple(_names(ref.group(2) or "id")))
-
-    def constraint(self, table: str, definition: str, file: str, line: int) -> bool:
-        body = re.sub(rf"^CONSTRAINT\s+{IDENT}\s+", "", definition, flags=re.I)
-        # YugabyteDB's key forms: PRIMARY KEY ((tenant_id) HASH, id ASC) reads as (tenant_id, id)
-        body = re.sub(r"\(\(([^()]*)\)\s+HASH\b", r"(\1", body, flags=re.I)
-        body = re.sub(r"\s+(?:ASC|DESC)\b", "", body, flags=re.I)
-        t = self.tables.setdefault(table, _Table())
-        m = re.match(r"PRIMARY KEY\s*\(([^)]*)\)", body, re.I)
-        if m:
-            cols = tuple(_names(m.group(1)))
-            t.keys.append(cols)
-            if not cols or cols[0] != "tenant_id":
-                self.add(file, line, "tenant-primary-key", f"primary key of {table} ({', '.join(cols)}) does not start with tenant_id")
-            return True
-        m = re.match(r"UNIQUE\s*\(([^)]*)\)", body, re.I)
-        if m:
-            t.keys.append(tuple(_names(m.group(1))))
-            return True
-        m = re.match(rf"FOREIGN KEY\s*\(([^)]*)\)\s*REFERENCES\s+({IDENT})\s*(?:\(([^)]*)\))?", body, re.I)
-        if m:
-            self.fk(file, line, table, tuple(_names(m.group(1))), _name(m.group(2)), tuple(_names(m.group(3) or "id")))
-            return True
-        return bool(re.match(r"(CHECK|EXCLUDE)\b", body, re.I))
-
-    def identifiers(self, file: str, line: int, sql: str) -> None:
-        for token in re.findall(IDENT, re.sub(r"'(?:[^']|'')*'", "''", sql)):
-            if len(_name(token).encode("utf-8")) > MAX_IDENTIFIER_BYTES:
-                self.add(file, line, "identifier-length",
-                         f"identifier {_name(token)[:40]}... is {len(_name(token).encode('utf-8'))} bytes; "
-                         f"PostgreSQL truncates it to {MAX_IDENTIFIER_BYTES}")
-
-    def target_rules(self, file: str, line: int, sql: str) -> None:
-        t = self.target
-        if not t.set_null_columns and re.search(r"\bON DELETE SET (NULL|DEFAULT)\b", sql, re.I):
-            self.add(file, line, "set-null-unsupported",
-                     f"ON DELETE SET NULL / SET DEFAULT on target {t.name}: Citus refuses it on a key that holds "
-                     "tenant_id and YugabyteDB 2024.2 has no SET NULL (col); use the FK without an action plus "
-                     "the set null trigger that fbs-schema generate writes")
-        if not t.gin_multicolumn:
-            m = re.search(r"\bUSING (?:yb)?gin\s*\((.*)\)", sql, re.I)
-            if m and len(_split_top(m.group(1))) > 1:
-                self.add(file, line, "ybgin-multicolumn", "a GIN (ybgin) index on YugabyteDB takes one column only")
-        if not t.advisory_locks and re.search(r"\bpg_(try_)?advisory_(xact_)?lock", sql, re.I):
-            self.add(file, line, "advisory-lock", f"advisory locks are not available on target {t.name}")
-
-    def statement(self, file: str, line: int, sql: str, comments: str, created: set[str], marked: bool):
-        self.identifiers(file, line, sql)
-        self.target_rules(file, line, sql)
-        destructive = not marked and STATEMENT_MARKER not in comments
-        m = re.match(rf"CREATE TABLE (?:IF NOT EXISTS )?({IDENT})\s*\((.*)\)\s*$", sql, re.I)
-        if m:
-            table = _name(m.group(1))
-            created.add(table)
-            self.tables[table] = _Table()
-            has_pk = False
-            for part in _split_top(m.group(2)):
-                if re.match(r"(CONSTRAINT\s|PRIMARY KEY|UNIQUE|FOREIGN KEY|CHECK|EXCLUDE)", part, re.I):
-                    has_pk |= bool(re.search(r"PRIMARY KEY", part, re.I))
-                    self.constraint(table, part, file, line)
-                else:
-                    if re.search(r"PRIMARY KEY", part, re.I):
-                        has_pk = True
-                        col = _names(part)[0]
-                        self.add(file, line, "tenant-primary-key", f"primary key of {table} ({col}) does not start with tenant_id")
-                    self.column(table, part, file, line)
-            if not has_pk:
-                self.add(file, line, "tenant-primary-key", f"table {table} has no primary key")
-            return
-        m = re.match(rf"CREATE (UNIQUE )?INDEX (CONCURRENTLY )?(?:IF NOT EXISTS )?(?:{IDENT} )?ON (?:ONLY )?({IDENT})(?: USING \w+)?\s*\((.*?)\)(?: WHERE .*)?$", sql, re.I)
-        if m:
-            table = _name(m.group(3))
-            cols = tuple(_name(re.match(IDENT, c.strip()).group()) for c in _split_top(m.group(4)) if re.match(IDENT, c.strip()))
-            self.tables.setdefault(table, _Table()).keys.append(cols)
-            if not m.group(2) and table not in created:
-                self.add(file, line, "concurrent-index",
-                         f"CREATE INDEX on {table}, which exists before this file: use CREATE INDEX CONCURRENTLY "
-                         "alone in a '-- no-transaction' file")
-            return
-        m = re.match(rf"ALTER TABLE (?:IF EXISTS )?(?:ONLY )?({IDENT}) (.*)$", sql, re.I)
-        if m:
-            table, action = _name(m.group(1)), m.group(2)
-            for part in _split_top(action):
-                if re.match(r"ADD COLUMN", part, re.I):
-                    self.column(table, re.sub(r"^ADD COLUMN (IF NOT EXISTS )?", "", part, flags=re.I), file, line)
-                elif re.match(r"ADD ", part, re.I):
-                    self.constraint(table, re.sub(r"^ADD ", "", part, flags=re.I), file, line)
-                elif re.match(r"DROP COLUMN", part, re.I) and destructive:
-                    self.add(file, line, "destructive-marker", f"{part} loses data but the file has no '{MARKER}' header")
-                elif re.match(rf"ALTER COLUMN {IDENT} (SET DATA )?TYPE", part, re.I) and destructive:
-                    self.add(file, line, "destructive-marker",
-                             f"a type change on {table} may lose or reject data but the file has no '{MARKER}' header")
-            return
-        if re.match(r"DROP TABLE", sql, re.I) and destructive:
-            self.add(file, line, "destructive-marker", f"{sql} loses data but the file has no '{MARKER}' header")
-
-    def finish(self):
-        for where, table, cols in self.fks:
-            if len(cols) < 2:
-                continue
-            keys = self.tables.get(table, _Table()).keys
-            if not any(k[:2] == cols[:2] for k in keys):
-                self.add(where.file, where.line, "unindexed-foreign-key",
-                         f"foreign key {table} ({', '.join(cols)}) has no index led by ({', '.join(cols[:2])})")
+from generator.lint_text import statements, unblock  # noqa: F401
 
 
 def semantic(folder: Path, integer_ids: frozenset[tuple[str, str]] = frozenset()) -> list[Finding]:
     """``integer_ids``: (table, column) pairs that the rules keep integer although named like a record id."""
     migrations = mfiles.resolve(folder)
     target = target_mod.of_folder(folder)
-    linter = _Linter(integer_ids, target)
+    checks = Checks(integer_ids, target)
     for m in migrations.up:
-        created: set[str] = set()
-        marked = MARKER in m.sql
-        for line, sql, comments in statements(unblock(m.sql)):
-            linter.statement(str(m.path), line, sql, comments, created, marked)
-        if target.distribute:
-            distributed = {_name(t) for t in re.findall(rf"create_distributed_table\('({IDENT})'", m.sql)}
-            for table in sorted(created - distributed):
-                linter.add(str(m.path), 1, "citus-distribution",
-                           f"table {table} is created but not distributed by tenant_id in this file "
-                           "(create_distributed_table): Citus would keep it on the coordinator")
-    linter.finish()
+        if not (target.postgres_syntax and lint_pg.read(checks, str(m.path), m.sql)):
+            lint_text.read(checks, str(m.path), m.sql)
+    checks.finish()
     for d in migrations.down.values():  # identifiers only: a down file undoes its up, drops included
-        for line, sql, _ in statements(unblock(d.sql)):
-            linter.identifiers(str(d.path), line, sql)
-    return sorted(linter.findings, key=lambda f: (f.file, f.line, f.rule))
+        if not (target.postgres_syntax and lint_pg.read(checks, str(d.path), d.sql, only_identifiers=True)):
+            lint_text.read_identifiers(checks, str(d.path), d.sql)
+    return sorted(checks.findings, key=lambda f: (f.file, f.line, f.rule))
 
 
 def tool(name: str) -> str:

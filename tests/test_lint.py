@@ -70,10 +70,92 @@ def test_out_of_date_migrations_fail(tmp_path):
     assert proc.returncode == 1 and "[up-to-date] not up to date" in proc.stdout, proc.stdout
 
 
-def test_statement_reader_handles_quotes_comments_and_dollars():
+def test_text_reader_handles_quotes_comments_and_dollars():
+    """The reader of YugabyteDB files (its key syntax is not PostgreSQL's)."""
     text = "SELECT ';' AS \"a;b\"; -- c;\n/* d; */ SELECT $x$ ; $x$;\nSELECT 1"
     assert [(line, sql) for line, sql, _ in lint.statements(text)] == [
         (1, "SELECT ';' AS \"a;b\""), (2, "SELECT $x$ ; $x$"), (3, "SELECT 1")]
+
+
+# --- PostgreSQL's parser, not a text reader (postgres and citus targets) ---------------------------
+# Each case is read wrongly by a reader of its own (splitting on ';' outside the quotes it knows of,
+# regular expressions over the statement text), as lint read every target before; PostgreSQL's
+# parser and scanner read it as the server will. (rules found, line of the first finding)
+
+PARSER_READS = {
+    # E'' strings: \' does not end the string, so its ';' and DROP TABLE are text
+    "escaped quote in an E string": ("COMMENT ON TABLE sale_order IS E'it\\'s; DROP TABLE sale_order';\n", set(), None),
+    # comments nest in PostgreSQL: the DROP TABLE is inside the outer one
+    "nested block comment": ("/* outer /* inner */ DROP TABLE sale_order; */\nSELECT 1;\n", set(), None),
+    # a dollar-quoted literal is text, not identifiers
+    "long word in a dollar-quoted literal": ("COMMENT ON TABLE sale_order IS $c$" + "y" * 70 + "$c$;\n", set(), None),
+    # the header marks a file only as a comment, not as the text of a literal
+    "marker inside a string literal": ("COMMENT ON TABLE sale_order IS '!!! DESTRUCTIVE';\n"
+                                       "ALTER TABLE sale_order DROP COLUMN note;\n", {"destructive-marker"}, 2),
+    # COLUMN is optional in DROP COLUMN and ALTER COLUMN ... TYPE
+    "DROP without COLUMN": ("SELECT 1;\nALTER TABLE sale_order DROP note;\n", {"destructive-marker"}, 2),
+    "ALTER without COLUMN": ("ALTER TABLE sale_order ALTER note TYPE varchar(10);\n", {"destructive-marker"}, 1),
+    # a schema-qualified table is the same table
+    "schema-qualified table": ("CREATE INDEX sale_order_note_index\n    ON public.sale_order (tenant_id, note);\n",
+                               {"concurrent-index"}, 1),
+    # a DO block's statements are read one by one, at their own line
+    "DROP TABLE in a DO block": ("DO $$\nBEGIN\n    -- the body runs as PL/pgSQL\n    DROP TABLE sale_order;\nEND\n$$;\n",
+                                 {"destructive-marker"}, 4),
+    # what PostgreSQL refuses is reported, not skipped
+    "a syntax error": ("SELECT 1;\n\nCREATE TABEL x_t (id uuid);\n", {"syntax"}, 3),
+    # PostgreSQL takes no NUL in a query, and its parser would stop reading there: reported
+    "a NUL character": ("SELECT 1;\n\x00\nALTER TABLE sale_order ADD COLUMN x_note text;\n", {"syntax"}, 2),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PARSER_READS))
+def test_the_parser_reads_what_a_text_reader_gets_wrong(tmp_path, case):
+    folder = tmp_path / "migrations"
+    shutil.copytree(COMMITTED, folder)
+    text, rules, line = PARSER_READS[case]
+    (folder / "29991231000000_hand_written.sql").write_text(text, "utf-8")
+    found = lint.semantic(folder)
+    assert {f.rule for f in found} == rules, [str(f) for f in found]
+    if line is not None:
+        assert min(f.line for f in found) == line, [str(f) for f in found]
+
+
+def test_non_ascii_text_is_read_at_the_right_place(tmp_path):
+    """The parser counts bytes and the scanner characters: both agree past non-ASCII text."""
+    folder = tmp_path / "migrations"
+    shutil.copytree(COMMITTED, folder)
+    name = "é" * 40  # 80 bytes
+    (folder / "29991231000000_hand_written.sql").write_text(
+        f"COMMENT ON TABLE sale_order IS 'données, très longues';\n\nALTER TABLE sale_order ADD COLUMN \"{name}\" text;\n"
+        "ALTER TABLE sale_order /* ü */ DROP COLUMN \"ü\";\n", "utf-8")
+    assert [(f.line, f.rule, f.message) for f in lint.semantic(folder)] == [
+        (3, "identifier-length", f"identifier {name}... is 80 bytes; PostgreSQL truncates it to 63"),
+        (4, "destructive-marker", 'DROP COLUMN "ü" loses data but the file has no \'!!! DESTRUCTIVE\' header')]
+
+
+def test_a_syntax_error_fails_the_lint_naming_file_and_line(tmp_path):
+    folder = tmp_path / "migrations"
+    shutil.copytree(COMMITTED, folder)
+    path = folder / "29991231000000_hand_written.sql"
+    path.write_text("-- a typo\nALTER TABLE sale_order ADD COLUMN x_note text;\nALTER TABEL sale_order ADD COLUMN y text;\n")
+    proc = run_lint(folder, "--no-squawk")
+    assert proc.returncode == 1, proc.stdout
+    assert f"{path}:3: [syntax] PostgreSQL's parser refuses this file: syntax error at or near \"TABEL\"" in proc.stdout
+
+
+def test_citus_a_commented_out_distribution_does_not_count(tmp_path):
+    folder = tmp_path / "citus"
+    folder.mkdir()
+    (folder / "fbs-target.json").write_text('{"target": "citus"}\n', "utf-8")
+    table = ("CREATE TABLE x_{0} (tenant_id uuid NOT NULL, id uuid NOT NULL,\n"
+             "    CONSTRAINT x_{0}_pkey PRIMARY KEY (tenant_id, id));\n")
+    (folder / "1_t.sql").write_text(
+        "DO $fbs_migration$\nBEGIN\n" + table.format("a") + "PERFORM create_distributed_table('x_a', 'tenant_id');\n"
+        + table.format("b") + "-- PERFORM create_distributed_table('x_b', 'tenant_id');\n"
+        "PERFORM 'not create_distributed_table(''x_b'')';\nEND\n$fbs_migration$;\n", "utf-8")
+    found = [str(f) for f in lint.semantic(folder)]
+    assert found == [f"{folder / '1_t.sql'}:1: [citus-distribution] table x_b is created but not distributed by "
+                     "tenant_id in this file (create_distributed_table): Citus would keep it on the coordinator"]
 
 
 # --- sqlfluff and squawk remember what they found clean -------------------------------------------
