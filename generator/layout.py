@@ -1,5 +1,6 @@
 """Where things live (a leaf module: every stage may import it): the names of the files kept
-beside the migrations, and the folders the package ships (templates, the bundled snapshot)."""
+beside the migrations, the templates inside the package, and the data the package ships beside it
+(the bundled snapshot, the lint settings)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,14 @@ KEPT_SNAPSHOT = "fbs-snapshot.json"
 KEPT_RULES = "fbs-rules.toml"
 
 
+# The Jinja templates of every target's SQL: inside the package (pyproject's package-data), so an
+# installed package cannot lack them; the checkout's top-level templates/ is a symlink to this folder.
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
 def shipped(name: str) -> Path:
-    """``templates`` or ``snapshots``: beside the package in a checkout (or an editable install),
-    under ``<prefix>/share/fbs-schema/`` where a wheel installed them (pyproject's data-files)."""
+    """``snapshots``: beside the package in a checkout (or an editable install), under
+    ``<prefix>/share/fbs-schema/`` where a wheel installed it (pyproject's data-files)."""
     here = Path(__file__).resolve().parent.parent / name
     if here.is_dir():
         return here

@@ -1,16 +1,19 @@
 """The database a migrations folder is written for, as data (a leaf module: every stage may import it).
 
-A ``Target`` is a frozen value handed to every render (and to lint and the runner): its name, the
-template folders searched before ``templates/ops/`` and the capabilities the SQL depends on. The
-target of a folder is kept beside its snapshot in ``fbs-target.json``; a folder without that file
-is a PostgreSQL folder. Nothing else in the pipeline asks "which database is this?": the tenant
-rules and the diff are the same for every target, only the rendered SQL differs.
+A ``Target`` is a frozen value handed to every render (and to lint and the runner): its name and the
+capabilities the SQL depends on. Every target renders through the same templates
+(``generator/templates/``), which read these flags (``target.idempotent_ddl``,
+``target.hash_primary_key`` ...) where the SQL differs. The target of a folder is kept beside its
+snapshot in ``fbs-target.json``; a folder without that file is a PostgreSQL folder. Nothing else in
+the pipeline asks "which database is this?": the tenant rules and the diff are the same for every
+target, only the rendered SQL differs.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 from generator.errors import UsageError
@@ -18,28 +21,50 @@ from generator.errors import UsageError
 KEPT_TARGET = "fbs-target.json"
 
 
+class LockKind(Enum):
+    """How the runner keeps a second runner out (``generator.runner.ledger`` maps each to its strategy)."""
+
+    ADVISORY = "advisory"  # sqlx's key, taken with pg_try_advisory_lock and polled
+    TABLE = "table"  # row 1 of _fbs_migration_lock, locked FOR UPDATE NOWAIT by a second connection
+
+
 @dataclass(frozen=True)
 class Target:
     name: str
     label: str  # for file headers and messages
-    # Template folders (under templates/) searched before the shared templates/ops/, in order
+    # Template folders (under generator/templates/) searched before the shared ones, in order: only for a
+    # syntax difference too large for a flag (none today). A folder missing from an installed package is
+    # a RenderError, never a silent fallback to the shared (PostgreSQL) templates.
     templates: tuple[str, ...] = ()
     # ON DELETE SET NULL (col) on a tenant-scoped foreign key is accepted. When not, a set null
     # relation is a foreign key without an ON DELETE action plus an AFTER DELETE trigger on the
     # referenced table that nulls the column in the same tenant (templates/ops/_set_null_trigger.sql.j2).
     set_null_columns: bool = True
-    # Every table hash-distributed by tenant_id into one colocation group (Citus)
+    # Every table hash-distributed by tenant_id into one colocation group (Citus): create_distributed_table
+    # after each CREATE TABLE
     distribute: bool = False
-    # PRIMARY KEY ((tenant_id) HASH, ...) (YugabyteDB); with colocated, range keys in a colocated database
+    # PRIMARY KEY ((tenant_id) HASH, ...) (YugabyteDB); with colocated, range keys (col ASC, ...) in a
+    # colocated database
     hash_primary_key: bool = False
     colocated: bool = False
-    # GIN indexes may have several columns (a tenant_id lead); ybgin takes one column only
+    # GIN indexes may have several columns (a tenant_id lead); else USING ybgin on the columns after
+    # tenant_id (YugabyteDB: ybgin takes one column only)
     gin_multicolumn: bool = True
     concurrent_index: bool = True
-    # pg_try_advisory_lock works; else the runner locks a row of a lock table instead
-    advisory_locks: bool = True
+    # The runner's lock: advisory where pg_try_advisory_lock works, else a row of a lock table
+    lock: LockKind = LockKind.ADVISORY
+
+    @property
+    def advisory_locks(self) -> bool:
+        """pg_advisory_lock and friends work (lint flags them in a file for a target where they do not)."""
+        return self.lock is LockKind.ADVISORY
+
     # A failed migration is rolled back whole; else each statement is its own transaction
     transactional_ddl: bool = True
+    # Every statement can be run again (DDL that is not transactional): CREATE ... IF NOT EXISTS, DROP ...
+    # IF EXISTS, a constraint or policy dropped IF EXISTS before it is added (a CONCURRENTLY index
+    # build keeps no IF NOT EXISTS: it would keep an INVALID index)
+    idempotent_ddl: bool = False
     # SET LOCAL name = value at the top of every transactional migration file
     settings: tuple[tuple[str, str], ...] = ()
     # The statements of a transactional file inside one DO block (Citus: see templates/migration.sql.j2)
@@ -60,7 +85,6 @@ POSTGRES = Target("postgres", "PostgreSQL 15+")
 
 CITUS = Target(
     "citus", "Citus 13 (row-based sharding by tenant_id)",
-    templates=("citus",),
     set_null_columns=False,
     distribute=True,
     one_block=True,
@@ -87,12 +111,12 @@ _YUGABYTE_HEADER = (
 
 YUGABYTE = Target(
     "yugabyte", "YugabyteDB 2024.2+ (hash-sharded by tenant_id)",
-    templates=("yugabyte",),
     set_null_columns=False,  # the PG11-based 2024.2 line has no SET NULL (col)
     hash_primary_key=True,
     gin_multicolumn=False,
-    advisory_locks=False,  # not before 2025.1, and then only behind a flag
+    lock=LockKind.TABLE,  # no advisory locks before 2025.1, and then only behind a flag
     transactional_ddl=False,
+    idempotent_ddl=True,
     copy_freeze=False,
     header=_YUGABYTE_HEADER,
     postgres_syntax=False,  # PRIMARY KEY ((tenant_id) HASH, ...)
@@ -101,13 +125,13 @@ YUGABYTE = Target(
 
 YUGABYTE_COLOCATED = Target(
     "yugabyte-colocated", "YugabyteDB 2024.2+, colocated database (many small tables on one tablet)",
-    templates=("yugabyte",),
     set_null_columns=False,
     hash_primary_key=False,  # "cannot colocate hash partitioned table"
     colocated=True,
     gin_multicolumn=False,
-    advisory_locks=False,
+    lock=LockKind.TABLE,
     transactional_ddl=False,
+    idempotent_ddl=True,
     copy_freeze=False,
     header=_YUGABYTE_HEADER + (
         "Colocated: create the database WITH COLOCATION = true; primary keys are range keys led by tenant_id.",

@@ -193,3 +193,22 @@ def test_index_kinds_from_the_snapshot():
     trigram = indexes["a_b__code_trgm_index"]
     assert trigram.method == "gin" and trigram.columns[1].opclass == "gin_trgm_ops"
     assert tenant.build(snap).extensions == ("btree_gin", "pg_trgm")
+
+
+def test_compiled_templates_are_kept_between_runs_and_a_garbled_one_is_compiled_again(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from generator import render
+    from generator.target import POSTGRES, YUGABYTE
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    op = SimpleNamespace(table=SimpleNamespace(name="sale_order"))
+    first = render._make_environment().get_template("ops/drop_table.sql.j2")
+    kept = list((tmp_path / "fbs-schema" / "templates").iterdir())
+    assert len(kept) == 1
+    kept[0].write_bytes(b"garbled")
+    again = render._make_environment().get_template("ops/drop_table.sql.j2")
+    for target in (POSTGRES, YUGABYTE):
+        assert again.render(op=op, target=target) == first.render(op=op, target=target)
+    assert "DROP TABLE IF EXISTS sale_order;" in again.render(op=op, target=YUGABYTE)
+    assert kept[0].read_bytes() != b"garbled"  # compiled again, and kept again

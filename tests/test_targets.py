@@ -6,7 +6,9 @@ with FBS_UPDATE_GOLDEN=1 pytest tests/test_targets.py and review the diff."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from generator import api, diff, ops, render
+from generator.errors import RenderError
 from generator.target import CITUS, KEPT_TARGET, POSTGRES, TARGETS, YUGABYTE
 from generator.tables import Check, Column, ForeignKey, Index, IndexColumn, Policy, Table, Unique
 from tests.support.migrations import FIXED_TIME, generate
@@ -91,6 +94,35 @@ def test_what_each_target_needs_is_in_its_sql():
     assert "USING ybgin (name gin_trgm_ops)" in yb
     colocated = rendered(TARGETS["yugabyte-colocated"])
     assert "PRIMARY KEY (tenant_id ASC, id ASC)" in colocated and "HASH" not in colocated
+
+
+_DDL = re.compile(r"^(CREATE (UNIQUE )?INDEX (?!CONCURRENTLY)|CREATE TABLE|DROP (?!EXTENSION)|ALTER TABLE \S+ (ADD COLUMN|DROP ))", re.M)
+
+
+def test_targets_differ_by_flags_read_in_the_shared_templates():
+    """One dialect mechanism: every target renders through templates/ops/, which reads its flags (a
+    copy of a template per target drifts: a fix to one misses the others)."""
+    assert all(t.templates == () for t in TARGETS.values())
+    assert sorted(p.name for p in render.TEMPLATES.iterdir() if p.is_dir()) == ["import", "ops"]
+    for name, target in TARGETS.items():
+        text = rendered(target)
+        ddl = [m.string[m.start():text.index("\n", m.start())] for m in _DDL.finditer(text)]
+        assert len(ddl) >= 12, name
+        guarded = [line for line in ddl if " IF EXISTS " in line or " IF NOT EXISTS " in line]
+        if target.idempotent_ddl:  # every statement can run again: DDL there is not transactional
+            assert guarded == ddl, name
+            for before, after in (("DROP CONSTRAINT IF EXISTS", "ADD CONSTRAINT"), ("DROP POLICY IF EXISTS", "CREATE POLICY")):
+                assert text.count(before) >= text.count(after) > 0, (name, after)
+        else:
+            assert guarded == [line for line in ddl if line.startswith("DROP INDEX CONCURRENTLY")], name
+
+
+def test_a_target_whose_templates_are_not_installed_cannot_render():
+    """A target folder missing from the package is an error, never the shared (PostgreSQL) SQL under
+    the target's name."""
+    lost = dataclasses.replace(YUGABYTE, name="lost", templates=("lost",))
+    with pytest.raises(RenderError, match=r"target lost: its templates \(lost/ in .*\) are not installed"):
+        render.statement(operations()[1], lost)
 
 
 def test_postgres_output_is_the_default_and_writes_no_target_file(bundled, tmp_path):
