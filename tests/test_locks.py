@@ -107,3 +107,72 @@ def test_a_file_over_the_lock_table_says_which_setting_to_change(tmp_path):
         assert "max_locks_per_transaction" in migrated.stderr and "Nothing of it was applied" in migrated.stderr
         failed = next(line for line in migrated.stderr.splitlines() if "failed:" in line)
         assert "foreign_keys" in failed, failed
+
+
+# The migration lock: a strategy of the target (generator.target.LockKind -> generator.runner.ledger)
+
+def test_each_target_names_its_lock_and_the_runner_maps_it_to_a_strategy():
+    from generator import target
+    from generator.runner import ledger
+
+    for t in target.TARGETS.values():
+        chosen = ledger.strategy(t.lock, None, lambda: None)
+        assert isinstance(chosen, ledger.AdvisoryLock if t.lock is target.LockKind.ADVISORY else ledger.TableLock), t.name
+        assert t.advisory_locks == (t.lock is target.LockKind.ADVISORY), t.name  # what lint reads
+    assert {t.name for t in target.TARGETS.values() if t.lock is target.LockKind.TABLE} == {"yugabyte", "yugabyte-colocated"}
+    assert {type(ledger.strategy(kind, None, lambda: None)) for kind in target.LockKind} == {ledger.AdvisoryLock,
+                                                                                           ledger.TableLock}
+
+
+@pytest.mark.parametrize("kind", ["advisory", "table"])
+def test_each_lock_strategy_keeps_a_second_runner_out_until_released(db, kind):
+    """Both strategies behind the same interface: the second runner waits (told once), fails after its
+    timeout naming the lock, and gets it once the first unlocks; unlock twice, or after a failed
+    lock, does nothing."""
+    from generator.errors import MigrationError
+    from generator.runner import ledger
+    from generator.runner.apply import connect
+    from generator.target import LockKind
+
+    first_conn, second_conn = connect(db), connect(db)
+    try:
+        first = ledger.strategy(LockKind(kind), first_conn, lambda: connect(db))
+        second = ledger.strategy(LockKind(kind), second_conn, lambda: connect(db))
+        first.lock(timeout=1, on_wait=None)
+        waits = []
+        with pytest.raises(MigrationError, match="could not take the migration lock"):
+            second.lock(timeout=0.3, on_wait=waits.append)
+        assert len(waits) == 1 and "waiting for the migration lock" in waits[0]
+        second.unlock()  # after a failed lock: nothing to release
+        first.unlock()
+        first.unlock()
+        second.lock(timeout=1, on_wait=None)
+        with pytest.raises(MigrationError):
+            first.lock(timeout=0.2, on_wait=None)
+        first.unlock()
+        second.unlock()
+    finally:
+        first_conn.close()
+        second_conn.close()
+
+
+def test_a_lock_given_in_the_options_wins_over_the_target_and_an_unknown_one_is_refused(db, tmp_path):
+    """RunOptions.lock takes "advisory", "table" or a LockKind; any other value is a usage error
+    before anything runs (it used to be taken for "advisory", silently)."""
+    from generator.errors import UsageError
+    from generator.runner import apply
+    from generator.target import KEPT_TARGET, LockKind
+
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "1_first.sql").write_text("CREATE TABLE first (id int);\n")
+    assert apply.lock_kind(apply.RunOptions(migrations_dir=folder)) is LockKind.ADVISORY
+    (folder / KEPT_TARGET).write_text('{"target": "yugabyte"}\n')
+    assert apply.lock_kind(apply.RunOptions(migrations_dir=folder)) is LockKind.TABLE
+    assert apply.lock_kind(apply.RunOptions(migrations_dir=folder, lock="advisory")) is LockKind.ADVISORY
+    assert apply.lock_kind(apply.RunOptions(migrations_dir=folder, lock=LockKind.TABLE)) is LockKind.TABLE
+    with pytest.raises(UsageError, match="choose one of advisory, table"):
+        api.migrate(apply.RunOptions(migrations_dir=folder, database_url=db, lock="row"))
+    with psycopg.connect(db) as conn:
+        assert conn.execute("SELECT to_regclass('first') IS NULL AND to_regclass('_sqlx_migrations') IS NULL"
+                            ).fetchone()[0]

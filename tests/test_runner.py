@@ -294,6 +294,15 @@ def test_baseline_records_migrations_applied_with_psql(db, bundled_migrations):
     assert "nothing to apply" in run("migrate", dsn=db, folder=bundled_migrations).stdout
 
 
+def test_baseline_dry_run_writes_nothing_not_even_the_ledger_table(db, bundled_migrations):
+    psql_apply(db, sql_files(bundled_migrations))
+    proc = run("baseline", "--dry-run", dsn=db, folder=bundled_migrations)
+    assert proc.returncode == 0, proc.stderr
+    assert str(sql_files(bundled_migrations)[0].name.split("_")[0]) in proc.stdout  # listed, not recorded
+    with psycopg.connect(db) as conn:
+        assert conn.execute("SELECT to_regclass('_sqlx_migrations')").fetchone()[0] is None
+
+
 def test_baseline_refuses_when_the_schema_differs(db, bundled_migrations):
     psql_apply(db, sql_files(bundled_migrations)[:-1])  # foreign keys added NOT VALID, never validated
     proc = run("baseline", dsn=db, folder=bundled_migrations)
@@ -453,3 +462,166 @@ def test_ctrl_c_says_what_was_rolled_back_and_what_committed(db, tmp_path):
     with psycopg.connect(db, autocommit=True) as conn:  # the sleeping statement was cancelled, not left running
         assert conn.execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%%pg_sleep(600)%%' "
                             "AND pid <> pg_backend_pid() AND state = 'active'").fetchone()[0] == 0
+
+
+# The ledger interface (generator.runner.ledger.Ledger) and the one loop of migrate / revert / baseline
+
+def test_the_postgres_ledger_does_what_sqlx_does(db, tmp_path):
+    """Each method of the interface on PostgreSQL: apply writes the row with execution_time -1 in the
+    migration's transaction and the time after it, revert deletes it, record writes 0 without running
+    anything, a batch of records is all or none, a failed row is the dirty version."""
+    from generator.runner import files as mfiles
+    from generator.runner.apply import connect
+    from generator.runner.ledger import PostgresLedger, Timeouts
+
+    folder = tmp_path / "m"
+    write(folder, "1_one.up.sql", "CREATE TABLE one (id int);\n")
+    write(folder, "1_one.down.sql", "DROP TABLE one;\n")
+    write(folder, "2_two.sql", "CREATE TABLE two (id int);\n")
+    migrations = mfiles.resolve(folder)
+    one, two = migrations.up
+    with connect(db) as conn:
+        book = PostgresLedger(conn)
+        assert book.applied() == [] and book.dirty() is None and book.invalid_indexes() == []
+        book.ensure()
+        assert book.apply(one, Timeouts()) > 0
+        assert [(r.version, r.execution_time) for r in book.applied()] == [(1, -1)]
+        book.set_execution_time(1, 0.25)
+        assert ledger(db) == [(1, "one", True, one.checksum, 250_000_000)]
+        with pytest.raises(RuntimeError, match="rolled back"), book.batch():
+            book.record(two)
+            raise RuntimeError("rolled back")
+        assert [r.version for r in book.applied()] == [1]
+        book.record(two)
+        assert ledger(db)[1] == (2, "two", True, two.checksum, 0) and "two" not in tables(db)
+        book.revert(1, migrations.down[1], Timeouts())
+        assert [r.version for r in book.applied()] == [2] and "one" not in tables(db)
+        conn.execute("UPDATE _sqlx_migrations SET success = false")
+        assert book.dirty() == 2
+
+
+class FakeLedger:
+    """The ``Ledger`` interface in memory, for the loop: it needs nothing else of a database."""
+
+    rows: dict[int, tuple[str, bytes]]
+    calls: list[str]
+    fail: dict[int, list[BaseException]]  # version -> what its next apply attempts raise
+
+    def __init__(self, conn, locking=None):
+        self.conn = conn
+
+    def ensure(self): self.calls.append("ensure")
+    def dirty(self): return None
+    def invalid_indexes(self): return []
+    def lock(self, *, timeout, on_wait): self.calls.append("lock")
+    def unlock(self): self.calls.append("unlock")
+    def set_execution_time(self, version, seconds): self.calls.append(f"time {version}")
+
+    def applied(self):
+        from datetime import datetime
+
+        from generator.runner.ledger import Applied
+
+        return [Applied(v, d, datetime.now(), True, c, 0) for v, (d, c) in sorted(self.rows.items())]
+
+    def apply(self, m, timeouts):
+        self.calls.append(f"apply {m.version}")
+        if self.fail.get(m.version):
+            raise self.fail[m.version].pop(0)
+        self.rows[m.version] = (m.description, m.checksum)
+        return 0.5
+
+    def revert(self, version, down, timeouts):
+        self.calls.append(f"revert {version}")
+        del self.rows[version]
+        return 0.5
+
+    def record(self, m):
+        self.calls.append(f"record {m.version}")
+        self.rows[m.version] = (m.description, m.checksum)
+
+    def batch(self):
+        from contextlib import contextmanager
+
+        @contextmanager
+        def transaction():
+            self.calls.append("begin")
+            yield
+            self.calls.append("commit")
+        return transaction()
+
+
+class Told:
+    """A progress reporter that keeps what it was told."""
+
+    def __init__(self):
+        self.said = []
+
+    def step(self, message): self.said.append(("step", message))
+    def notice(self, message): self.said.append(("notice", message))
+    def started(self, action, version, description, no_transaction): self.said.append(("started", action, version))
+    def committed(self, step): self.said.append(("committed", step.action, step.version))
+
+
+@pytest.fixture
+def fake(monkeypatch, tmp_path):
+    """migrate / revert / baseline over a FakeLedger: the real session (lock, unlock in finally,
+    connection closed) on a connection that is not one."""
+    import types
+
+    from generator.runner import apply as runner_apply
+
+    calls: list[str] = []
+    monkeypatch.setattr(FakeLedger, "calls", calls, raising=False)
+    monkeypatch.setattr(FakeLedger, "rows", {}, raising=False)
+    monkeypatch.setattr(FakeLedger, "fail", {}, raising=False)
+    monkeypatch.setattr(runner_apply.ledger, "PostgresLedger", FakeLedger)
+    monkeypatch.setattr(runner_apply, "connect", lambda url, placement=None: types.SimpleNamespace(
+        close=lambda: calls.append("close")))
+    folder = tmp_path / "m"
+    write(folder, "1_one.up.sql", "CREATE TABLE one (id int);\n")
+    write(folder, "1_one.down.sql", "DROP TABLE one;\n")
+    write(folder, "2_two.up.sql", "CREATE TABLE two (id int);\n")
+    write(folder, "2_two.down.sql", "DROP TABLE two;\n")
+    return runner_apply, runner_apply.RunOptions(migrations_dir=folder), FakeLedger
+
+
+def test_migrate_revert_and_baseline_are_one_loop_over_the_ledger_interface(fake):
+    from dataclasses import replace
+
+    runner_apply, options, book = fake
+    told = Told()
+    steps = runner_apply.migrate(options, told)
+    assert [(s.action, s.version, s.seconds) for s in steps] == [("applied", 1, 0.5), ("applied", 2, 0.5)]
+    assert book.calls == ["lock", "ensure", "apply 1", "time 1", "apply 2", "time 2", "unlock", "close"]
+    assert [t for t in told.said if t[0] != "step"] == [("started", "applying", 1), ("committed", "applied", 1),
+                                                        ("started", "applying", 2), ("committed", "applied", 2)]
+    book.calls.clear()
+    dry = runner_apply.revert(replace(options, target_version=0, dry_run=True), Told())
+    assert [(s.action, s.version) for s in dry] == [("would revert", 2), ("would revert", 1)]
+    steps = runner_apply.revert(replace(options, target_version=0), Told())
+    assert [(s.action, s.version, s.file) for s in steps] == [("reverted", 2, "2_two.down.sql"),
+                                                              ("reverted", 1, "1_one.down.sql")]
+    assert book.calls == ["lock", "unlock", "close", "lock", "revert 2", "revert 1", "unlock", "close"]
+    book.calls.clear()
+    told = Told()
+    steps = runner_apply.baseline(replace(options, target_version=1), told, lambda: [])
+    assert [(s.action, s.version, s.seconds) for s in steps] == [("recorded", 1, 0.0)]
+    assert book.calls == ["lock", "ensure", "begin", "record 1", "commit", "unlock", "close"]
+    assert [t[0] for t in told.said] == ["step"]  # rows commit together: none is told as it goes
+
+
+def test_the_loop_retries_a_lock_timeout_and_a_ctrl_c_unlocks(fake, monkeypatch):
+    from psycopg import errors as pgerrors
+
+    runner_apply, options, book = fake
+    monkeypatch.setattr(runner_apply.time, "sleep", lambda seconds: None)
+    book.fail[1] = [pgerrors.LockNotAvailable("canceling statement due to lock timeout")]
+    book.fail[2] = [KeyboardInterrupt()]
+    told = Told()
+    with pytest.raises(KeyboardInterrupt):
+        runner_apply.migrate(options, told)
+    assert book.calls == ["lock", "ensure", "apply 1", "apply 1", "time 1", "apply 2", "unlock", "close"]
+    assert ("notice", "1 one: lock timeout (10s), retry 1/3") in told.said
+    assert [t for t in told.said if t[0] in ("started", "committed")] == [
+        ("started", "applying", 1), ("committed", "applied", 1), ("started", "applying", 2)]
