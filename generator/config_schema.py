@@ -11,11 +11,12 @@ import tomllib
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from generator.errors import UsageError
+
+if TYPE_CHECKING:
+    import jsonschema
 
 TYPE_NAMES = {"string": "text", "number": "a number", "integer": "an integer", "boolean": "true or false",
               "array": "an array ([[...]] tables or [...] values)", "object": "a table"}
@@ -23,6 +24,8 @@ TYPE_NAMES = {"string": "text", "number": "a number", "integer": "an integer", "
 
 @lru_cache(maxsize=None)
 def _validator(name: str) -> jsonschema.Draft7Validator:
+    import jsonschema  # here, not at the top: its import costs about 50 ms, and most runs have no TOML file
+
     text = resources.files("generator").joinpath(f"schema/{name}.schema.json").read_text("utf-8")
     return jsonschema.Draft7Validator(json.loads(text))
 

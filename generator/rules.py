@@ -180,7 +180,7 @@ def _default(entry: dict[str, Any], at: str) -> DefaultRule:
 
 def duration(value: str, at: str) -> str:
     found = _DURATION.fullmatch(value)
-    if not found:  # the schema's pattern lets only these through; a default is one too
+    if not found:  # reached from --lock-timeout / --statement-timeout (in the file the schema's pattern refuses it)
         raise UsageError(f"{at}: {value!r} is not a duration such as '5s', '500ms' or '1h'")
     ms = int(found.group(1)) * _UNIT_MS[found.group(2) or ""]
     if ms > MAX_TIMEOUT_MS:

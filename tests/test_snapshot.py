@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import event, given, settings, strategies as st
 
-from generator import api, snapshot
+from generator import api, declared, snapshot
 from generator.errors import SnapshotError
-from generator.model import FIELD_TYPES, Field, Model, SelectionValue, Snapshot
+from generator.model import FIELD_TYPES, FORMAT, Field, Model, SelectionValue, Snapshot
 
 
 @pytest.fixture(scope="module")
@@ -112,3 +117,106 @@ def test_property_round_trip(snap):
     back = snapshot.loads(text)
     assert back == snap
     assert snapshot.dumps(back) == text
+
+
+# -- one declaration: the schema file, the reader and the writer all come from generator/model.py
+
+
+def test_the_schema_file_is_the_one_the_declarations_give():
+    """Regenerate with ``python -m generator.declared`` after changing an ``attr`` in generator/model.py."""
+    committed = resources.files("generator").joinpath(f"schema/snapshot-{FORMAT}.schema.json").read_text("utf-8")
+    assert committed == declared.schema_text()
+
+
+def test_the_reader_refuses_a_schema_keyword_it_does_not_know():
+    with pytest.raises(TypeError, match="pattern"):
+        declared._test({"type": "string", "pattern": "^a"}, {})
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**20, 10**20) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values)
+def test_the_writer_gives_the_bytes_of_json_dumps(value):
+    """dumps writes what ``json.dumps(indent=1, sort_keys=True, ensure_ascii=False)`` writes (any text:
+    control characters, quotes, backslashes, U+2028, astral characters), at C speed."""
+    assert snapshot._encode(value, "\n") == json.dumps(value, indent=1, sort_keys=True, ensure_ascii=False)
+
+
+def test_kept_snapshots_round_trip_byte_identical():
+    root = Path(__file__).resolve().parent.parent
+    kept = [p for pattern in ("snapshots/*.json", "tests/golden/**/*.json") for p in root.glob(pattern)
+            if '"odoo_version"' in p.read_text("utf-8")]
+    assert len(kept) >= 10
+    for p in kept:
+        text = p.read_text("utf-8")
+        assert snapshot.dumps(snapshot.loads(text)) == text, p
+
+
+def _pairs(d):
+    return json.loads(json.dumps(d), object_pairs_hook=declared.Pairs)
+
+
+@functools.lru_cache(maxsize=None)
+def _bundled() -> dict:
+    return json.loads(api.BUNDLED_SNAPSHOT.read_text("utf-8"))
+
+
+odd_values = st.one_of(st.none(), st.booleans(), st.integers(-3, 10485762), st.sampled_from(
+    ["", "x", "x" * 257, "x" * 2001, "many2one", "many2many", "selection", "btree", "set null", "reference", "view"]),
+    st.lists(st.sampled_from(["a", "", "b"]), max_size=3), st.just(["a", "a"]), st.just([["a", "A"]]), st.just([["a"]]),
+    st.just({}))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_the_reader_accepts_exactly_what_the_schema_accepts(data):
+    """The fast reader and jsonschema over the committed schema agree on mutated snapshots (a key
+    set to an odd value, removed, or added, at every level)."""
+    import jsonschema
+
+    whole = _bundled()
+    model_name = data.draw(st.sampled_from(sorted(whole["models"])))
+    d = {**copy.deepcopy({k: v for k, v in whole.items() if k != "models"}),
+         "models": {model_name: copy.deepcopy(whole["models"][model_name])}}  # one model: jsonschema is slow
+    target = data.draw(st.sampled_from(["top", "model", "field", "constraint"]))
+    node = d if target == "top" else d["models"][model_name]
+    if target == "field":
+        node = node["fields"][data.draw(st.sampled_from(sorted(node["fields"])))]
+    elif target == "constraint":
+        node = node.setdefault("constraints", {}).setdefault("c", {"definition": "unique(x)"})
+    keys = sorted(node) + ["selection", "relation", "index", "size", "origin", "tableless_models", "extra"]
+    for _ in range(data.draw(st.integers(1, 2))):
+        key = data.draw(st.sampled_from(keys))
+        if data.draw(st.booleans()):
+            node.pop(key, None)
+        else:
+            node[key] = data.draw(odd_values)
+    valid = jsonschema.Draft7Validator(snapshot._schema()).is_valid(d)
+    try:
+        declared.read(_pairs(d))
+        accepted = True
+    except declared.Invalid:
+        accepted = False
+    event(f"schema accepts: {valid}")
+    assert accepted == valid, node
+
+
+def test_a_text_that_only_looks_suspect_loads(data):
+    """An escaped backslash before ``u0000`` is no NUL: the slow path finds nothing and reads it."""
+    d = copy.deepcopy(data)
+    d["models"]["sale.order"]["label"] = "C:\\u0000\\ud800"
+    snap = snapshot.loads(json.dumps(d), path="s.json")
+    assert snap.model_map["sale.order"].label == "C:\\u0000\\ud800" and snap.source == "s.json"
+
+
+def test_loading_and_saving_import_no_jsonschema():
+    """jsonschema only explains a refused snapshot; a good one never imports it (about 50 ms)."""
+    code = ("import sys; from generator import api, snapshot; s = snapshot.load(api.BUNDLED_SNAPSHOT); "
+            "snapshot.dumps(s); print(sorted(m for m in ('jsonschema', 'fastjsonschema') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
