@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import os
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Protocol
@@ -211,25 +211,94 @@ def generate(new: Snapshot, options: GenerateOptions = GenerateOptions(), progre
 
 
 def _generate(new: Snapshot, options: GenerateOptions, progress: Progress) -> GenerateResult:
+    """The diff against the folder; only when there is something to write (or plan) does the
+    renderer (and jinja2) load, in ``_emit``."""
     from generator import diff as diff_mod
     from generator import folder as folder_mod
-    from generator import planning, render, rules
-    from generator import renames as renames_mod
+    from generator import rules
     from generator import snapshot as snapshots
     from generator import target as target_mod
-    from generator import upgrade as upgrade_mod
-    from generator.model import series_key
-    from generator.render import SnapshotInfo
 
     folder = options.migrations_dir
     existing = folder_mod.existing_migrations(folder)  # read (and checksummed) once for this whole command
     target = target_mod.resolve(folder, options.target, bool(existing) or (folder / KEPT_SNAPSHOT).exists())
     text = snapshots.dumps(new)
     sha = snapshots.sha256(text)
-    previous, previous_rules = folder_mod.previous_state(folder, new, existing)
+    previous, previous_rules = folder_mod.previous_state(folder, new, existing, new_text=text)
     current_rules = options.rules if options.rules is not None else rules.load(options.rules_path)
     rules.check_models(current_rules, new)
-    hints, rename_notes = renames_mod.resolve(renames_mod.load(options.renames_path), previous, new)
+    hints, rename_notes = _rename_hints(options.renames_path, previous, new)
+    progress.step("computing the schema and its changes")
+    plan = diff_mod.plan(previous, new, current_rules, hints, previous_rules, options.placement)
+    operations = list(plan.operations)
+    notes = tuple(rename_notes) + tuple(str(n) for n in plan.new.notes) + _null_notes(operations)
+    if not operations:
+        return GenerateResult("no changes", (), (), notes, (), sha)
+    if options.check:
+        return GenerateResult("out of date", (), tuple(operations), notes, (), sha)
+    changes = _Changes(previous, new, plan, notes, text, sha, existing, target, current_rules)
+    return _emit(changes, options, progress)
+
+
+@dataclass(frozen=True)
+class _Changes:
+    """What ``_generate`` found, for ``_emit`` to render and write."""
+
+    previous: Snapshot
+    new: Snapshot
+    plan: object  # diff.Plan
+    notes: tuple[str, ...]
+    text: str  # the new snapshot file's content
+    sha: str
+    existing: list
+    target: object  # target.Target
+    rules: Rules
+
+
+def _emit(c: _Changes, options: GenerateOptions, progress: Progress) -> GenerateResult:
+    from generator import folder as folder_mod
+    from generator import planning, render
+    from generator import upgrade as upgrade_mod
+    from generator.model import series_key
+    from generator.render import SnapshotInfo
+
+    previous, new, plan, operations = c.previous, c.new, c.plan, list(c.plan.operations)
+    destructive = upgrade_mod.explain(operations, previous, new)
+    if destructive and not options.allow_destructive:
+        listing = "\n".join(f"  - {line}" for line in destructive)
+        raise DestructiveChange(
+            f"the change is destructive and was refused; nothing was written:\n{listing}\n"
+            "Give --allow-destructive to emit it anyway (under a loud header), or add rename hints if these are renames."
+        )
+    upgrade = upgrade_of(previous, new)
+    info = SnapshotInfo(c.sha, new.odoo_version, new.modules, upgrade)
+    description = None
+    if previous.models:
+        description = f"upgrade to odoo {series_key(new.odoo_version)[0]}" if upgrade else "schema update"
+    file_plans = planning.files(plan, description, c.rules.lock_budget)
+    stamps = planning.versions(options.timestamp or _now(), len(file_plans), c.existing[-1][0] if c.existing else None)
+    refs = render.external_refs(plan.new)
+    files = _render_files(plan, file_plans, stamps, info, c.target, c.rules, options.reversible, refs)
+    external = render.external_of(operations, plan.new, refs)
+    reasons = {i: upgrade_mod.reason(op, previous, new) for i, op in enumerate(operations) if op.destructive}
+    result = GenerateResult("planned", files, tuple(operations), c.notes, external, c.sha, upgrade, reasons)
+    if options.dry_run:
+        return result
+    progress.step(f"writing {len(files)} migration file(s) to {options.migrations_dir}")
+    if options.rules is not None:
+        kept_rules_text = options.rules_text
+    else:
+        kept_rules_text = Path(c.rules.source).read_text("utf-8") if c.rules.source else ""
+    folder_mod.write(options.migrations_dir, folder_mod.Generation(files, c.text, c.target, kept_rules_text))
+    return replace(result, status="written")
+
+
+def _rename_hints(renames_path: str | None, previous: Snapshot, new: Snapshot):
+    """The rename hints (and notes about them); ``PossibleRename`` when a field disappeared while one of
+    the same type appeared and no hint says whether it is a rename."""
+    from generator import renames as renames_mod
+
+    hints, rename_notes = renames_mod.resolve(renames_mod.load(renames_path), previous, new)
     suggestions = renames_mod.suggest(previous, new, hints)
     if suggestions:
         listing, toml = renames_mod.explain(suggestions)
@@ -240,41 +309,7 @@ def _generate(new: Snapshot, options: GenerateOptions, progress: Progress) -> Ge
             f"[[unrelated]] is not (the old column is dropped, which needs --allow-destructive). A start, "
             f"renames for the suggestions with more evidence than their type; review every line:\n\n{toml}"
         )
-    progress.step("computing the schema and its changes")
-    plan = diff_mod.plan(previous, new, current_rules, hints, previous_rules, options.placement)
-    operations = list(plan.operations)
-    notes = tuple(rename_notes) + tuple(str(n) for n in plan.new.notes) + _null_notes(operations)
-    if not operations:
-        return GenerateResult("no changes", (), (), notes, (), sha)
-    if options.check:
-        return GenerateResult("out of date", (), tuple(operations), notes, (), sha)
-    destructive = upgrade_mod.explain(operations, previous, new)
-    if destructive and not options.allow_destructive:
-        listing = "\n".join(f"  - {line}" for line in destructive)
-        raise DestructiveChange(
-            f"the change is destructive and was refused; nothing was written:\n{listing}\n"
-            "Give --allow-destructive to emit it anyway (under a loud header), or add rename hints if these are renames."
-        )
-    upgrade = upgrade_of(previous, new)
-    info = SnapshotInfo(sha, new.odoo_version, new.modules, upgrade)
-    description = None
-    if previous.models:
-        description = f"upgrade to odoo {series_key(new.odoo_version)[0]}" if upgrade else "schema update"
-    file_plans = planning.files(plan, description, current_rules.lock_budget)
-    stamps = planning.versions(options.timestamp or _now(), len(file_plans), existing[-1][0] if existing else None)
-    refs = render.external_refs(plan.new)
-    files = _render_files(plan, file_plans, stamps, info, target, current_rules, options.reversible, refs)
-    external = render.external_of(operations, plan.new, refs)
-    reasons = {i: upgrade_mod.reason(op, previous, new) for i, op in enumerate(operations) if op.destructive}
-    if options.dry_run:
-        return GenerateResult("planned", files, tuple(operations), notes, external, sha, upgrade, reasons)
-    progress.step(f"writing {len(files)} migration file(s) to {folder}")
-    if options.rules is not None:
-        kept_rules_text = options.rules_text
-    else:
-        kept_rules_text = Path(current_rules.source).read_text("utf-8") if current_rules.source else ""
-    folder_mod.write(folder, folder_mod.Generation(files, text, target, kept_rules_text))
-    return GenerateResult("written", files, tuple(operations), notes, external, sha, upgrade, reasons)
+    return hints, rename_notes
 
 
 def _null_notes(operations) -> tuple[str, ...]:
@@ -528,8 +563,6 @@ def solution_snapshot(solution: solutions_mod.Solution, source: Source | None, p
 
 
 def solution_generate_options(solution: solutions_mod.Solution, options: GenerateOptions) -> GenerateOptions:
-    from dataclasses import replace
-
     return replace(options, migrations_dir=solution.migrations_dir, rules_path=None, rules=solution.rules,
                    rules_text=solution.rules_text, placement=solution.placement, target=solution.target)
 

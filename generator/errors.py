@@ -1,7 +1,9 @@
 """One exception hierarchy for the whole library.
 
-The library raises these and never prints or exits; the CLI maps each class to an exit code.
-Every message names what is wrong and where (file, JSON path, model, field).
+The library raises these and never prints or exits; the CLI maps each class to an exit code, in one
+place. Every message names what is wrong and where (file, JSON path, model, field). A check that
+finds something (``Findings``, ``Differences``) is an error too: the command's output lists what was
+found, so the CLI prints no error line for it, only exits with its code.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ class FbsError(Exception):
     """Base of every error the tool reports to a user (no traceback)."""
 
     exit_code = 1
+    reported = False  # True: the command's output already says what happened (the CLI adds no error line)
 
 
 class UsageError(FbsError):
@@ -81,6 +84,34 @@ class MigrationError(FbsError):
 def one_line(exc: BaseException) -> str:
     """A driver's message on one line (libpq's connection errors span several)."""
     return "; ".join(line.strip() for line in str(exc).strip().splitlines() if line.strip())
+
+
+class Findings(FbsError):
+    """A check found something the command's output lists: generate --check out of date, a lint
+    finding, a status drift, an unexplained compare-odoo item, a solution drifted or unreachable, a
+    plan holding a destructive change."""
+
+    exit_code = 1
+    reported = True
+
+
+class Differences(Findings):
+    """verify found differences between the database and the snapshot, or import --check found
+    tables whose rows differ from Odoo's (the output names them)."""
+
+    exit_code = 8
+
+
+class SolutionsFailed(FbsError):
+    """With --solution / --all, one solution or more failed (each reported as it failed; the others
+    still ran; the loop's report ends with it): the exit code is the highest of theirs."""
+
+    reported = True
+
+    def __init__(self, exit_code: int, several: bool):
+        self.exit_code = exit_code
+        self.several = several  # more than one solution ran: the report ends with a summary line
+        super().__init__(f"some solutions failed (exit {exit_code})")
 
 
 class Interrupted(FbsError):

@@ -11,8 +11,8 @@ from pathlib import Path
 import generator
 
 LAYERS = [
-    {"generator.errors", "generator.layout", "generator.model", "generator.naming", "generator.config_schema",
-     "generator.dsn", "generator.placement", "generator.target", "generator"},
+    {"generator.errors", "generator.layout", "generator.model", "generator.declared", "generator.naming",
+     "generator.config_schema", "generator.dsn", "generator.placement", "generator.target", "generator"},
     {"generator.capture", "generator.capture.records", "generator.capture.profiles", "generator.capture.transports",
      "generator.capture.catalog", "generator.capture.scope", "generator.capture.rpc", "generator.capture.database",
      "generator.capture.odoo_catalog"},
@@ -21,12 +21,13 @@ LAYERS = [
     {"generator.ops", "generator.renames", "generator.diff", "generator.upgrade", "generator.planning"},
     {"generator.render", "generator.diagram"},
     {"generator.folder", "generator.runner", "generator.runner.files", "generator.runner.ledger", "generator.runner.apply",
+     "generator.runner.failures",
      "generator.runner.verify", "generator.runner.counts", "generator.runner.provision",
      "generator.importer", "generator.importer.keys", "generator.importer.source", "generator.importer.plan",
      "generator.importer.sql", "generator.importer.integrity", "generator.importer.run"},
-    {"generator.lint", "generator.compare"},
-    {"generator.api"},
-    {"generator.cli", "generator.__main__"},
+    {"generator.lint", "generator.lint_checks", "generator.lint_pg", "generator.lint_text", "generator.compare"},
+    {"generator.api", "generator.commands", "generator.text"},
+    {"generator.cli", "generator.flags", "generator.console", "generator.__main__"},
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}
 ROOT = Path(generator.__file__).resolve().parent
