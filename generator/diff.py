@@ -209,6 +209,8 @@ def plan(old: Snapshot, new: Snapshot, rules: Rules = Rules(), renames: Renames 
     old_schema = build(old, old_rules, placement)
     # the same snapshot under the same rules is the same schema (``build`` is pure): built once
     new_schema = old_schema if old is new and old_rules == rules else build(new, rules, placement)
+    if old_schema is new_schema and not renames.models and not renames.fields:
+        return Plan(old_schema, new_schema, ())  # a schema against itself: nothing to do
     physical = physical_renames(old, new, old_schema, new_schema, renames, placement)
     return Plan(old_schema, new_schema, tuple(diff_schemas(old_schema, new_schema, physical)))
 
