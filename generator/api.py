@@ -195,13 +195,18 @@ def _without_cyclic_gc() -> Iterator[None]:
     """Generating allocates millions of small objects that live to the end (schemas, operations,
     SQL text) and hold no reference cycles worth collecting; CPython's cyclic collector would walk
     them again and again (a third of the time at 15,000 models, and growing faster than the schema).
-    Reference counting still frees everything; the collector runs again afterwards."""
+    Reference counting still frees everything; the collector runs again afterwards. What generate
+    allocated and keeps is then old: freeze + unfreeze moves every tracked object to the oldest
+    generation without walking them (enabling alone would make the next allocation walk all of them
+    as young objects, 17 ms on one Odoo's schema, seconds at 10,000 models)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if enabled:
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
 
 

@@ -126,4 +126,7 @@ class NameRegistry:
 
 def comment(text: object) -> str:
     """Text safe inside a ``--`` SQL comment: no line breaks or other control characters."""
-    return "".join(ch if ch.isprintable() else " " for ch in str(text))
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else " " for ch in text)

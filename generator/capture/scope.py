@@ -25,10 +25,13 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from generator.capture.catalog import Catalog
 from generator.errors import CaptureError, UsageError
 from generator.model import TABLELESS_KINDS, Model, Snapshot, TablelessModel
+
+if TYPE_CHECKING:  # a type only: generate's scope flags need no catalog code
+    from generator.capture.catalog import Catalog
 
 PRESETS: dict[str, tuple[str, ...]] = {
     # The sales and inventory core of Odoo: products and units, stock, sales, purchases.
