@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from itertools import chain
 
 from generator import naming, ops
 from generator.diff import Plan
@@ -163,6 +164,10 @@ class LockCost:
         return frozenset((table, part) for part in ("", "toast", "toast index", "pkey", "type", "array type",
                                                     *(u.name for u in (t.uniques if t else ()))))
 
+    def forget(self) -> None:
+        """Drop the remembered lock sets (memory: a file's tables are seldom another file's)."""
+        self._whole.clear()
+
     def whole(self, table: str) -> frozenset[tuple]:
         """A table opened whole: what its CREATE TABLE locks, and every index."""
         if table not in self._whole:
@@ -189,14 +194,17 @@ class LockCost:
         return out, fk
 
     def locks(self, op: ops.Op) -> frozenset[tuple]:
-        """The keys of the objects ``op`` keeps locked (do not change the set: it may be shared)."""
+        """The keys of the objects ``op`` keeps locked."""
+        return frozenset().union(*self.lock_groups(op))
+
+    def lock_groups(self, op: ops.Op) -> tuple[frozenset[tuple], ...]:
+        """``locks(op)`` as the sets whose union it is, each table's set shared by every statement on
+        it (a file of 60,000 foreign keys holds 60,000 pairs of references, not 60,000 unions)."""
         tables, fk = self._tables_and_key(op)
         if isinstance(op, ops.AddConstraint) and fk is not None and op.not_valid:
-            return frozenset({(op.table, ""), (fk.ref_table, ""), (fk.ref_table, "pkey"),
-                              (op.table, "constraint", fk.name)})
-        if len(tables) == 1:
-            return self.whole(next(iter(tables)))
-        return frozenset().union(*(self.whole(t) for t in tables))
+            return (frozenset({(op.table, ""), (fk.ref_table, ""), (fk.ref_table, "pkey"),
+                               (op.table, "constraint", fk.name)}),)
+        return tuple(self.whole(t) for t in tables)
 
 
 def within_lock_budget(planned: list[FilePlan], cost: LockCost, budget: int) -> list[FilePlan]:
@@ -210,6 +218,7 @@ def within_lock_budget(planned: list[FilePlan], cost: LockCost, budget: int) -> 
     out: list[FilePlan] = []
     for file in planned:
         parts = [] if file.no_transaction else _cut(list(file.operations), cost, budget)
+        cost.forget()  # what a file's tables lock is not asked again for another file's
         if len(parts) <= 1:
             out.append(file)
             continue
@@ -220,8 +229,8 @@ def within_lock_budget(planned: list[FilePlan], cost: LockCost, budget: int) -> 
 
 def _cut(operations: list[ops.Op], cost: LockCost, budget: int) -> list[list[ops.Op]]:
     touched = [cost.tables(op) for op in operations]
-    locks = [cost.locks(op) for op in operations]
-    if len(set().union(*locks)) <= budget:
+    locks = [cost.lock_groups(op) for op in operations]
+    if len(set().union(*chain.from_iterable(locks))) <= budget:
         return [operations]
     created = {op.table_name for op in operations if isinstance(op, ops.CreateTable)}
     made = created | {op.table_name for op in operations if isinstance(op, ops.DropTable)}
@@ -249,10 +258,10 @@ def _cut(operations: list[ops.Op], cost: LockCost, budget: int) -> list[list[ops
         # statements gather in the part of its CREATE TABLE; those on no table open the first part
         # or, after a table's, close the last
         held: dict[str, set[tuple]] = {}  # unit -> the objects its statements lock, units in first-seen order
-        for unit, op, objects in zip(unit_of_op, operations, locks):
+        for unit, op, groups in zip(unit_of_op, operations, locks):
             if op.table_name:
-                held.setdefault(unit, set()).update(objects)
-        part_of = _pack(list(held.items()), budget)
+                held.setdefault(unit, set()).update(*groups)
+        part_of = _pack([(unit, (objects,)) for unit, objects in held.items()], budget)
         last = max(part_of.values())
         parts: list[list[ops.Op]] = [[] for _ in range(last + 1)]
         seen_table = False
@@ -270,7 +279,7 @@ def _cut(operations: list[ops.Op], cost: LockCost, budget: int) -> list[list[ops
         if reach == i:
             segments.append((begin, i + 1))
             begin = i + 1
-    part_of = _pack([(seg, set().union(*locks[seg[0]:seg[1]])) for seg in segments], budget)
+    part_of = _pack([(seg, tuple(chain.from_iterable(locks[seg[0]:seg[1]]))) for seg in segments], budget)
     parts = [[] for _ in range(max(part_of.values()) + 1)]
     for seg in segments:
         parts[part_of[seg]] += operations[seg[0]:seg[1]]
@@ -278,14 +287,17 @@ def _cut(operations: list[ops.Op], cost: LockCost, budget: int) -> list[list[ops
 
 
 def _pack(items: list[tuple], budget: int) -> dict:
-    """Consecutive items (key, objects locked) into parts: a new part when the next item's objects
-    would take the current one over the budget. Key -> part number."""
+    """Consecutive items (key, the sets of objects it locks) into parts: a new part when the next
+    item's objects would take the current one over the budget. Key -> part number."""
     part_of = {}
     locked: set[tuple] = set()
     part = 0
-    for key, objects in items:
-        if locked and len(locked | objects) > budget:
+    for key, groups in items:
+        new = set().union(*groups)
+        new -= locked
+        if locked and len(locked) + len(new) > budget:
             part, locked = part + 1, set()
+            new = set().union(*groups)
         part_of[key] = part
-        locked |= objects
+        locked |= new
     return part_of
