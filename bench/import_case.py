@@ -92,7 +92,7 @@ def import_once(src_dsn: str, target_dsn: str, folder: Path, jobs: int) -> dict:
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         raise RuntimeError(f"fbs-schema import failed: {proc.stderr}")
-    peak_kb = int(proc.stderr.rstrip().rsplit("fbs-bench-peak-kb: ", 1)[1])
+    peak_kb = int(proc.stderr.rsplit("fbs-bench-peak-kb: ", 1)[1].split()[0])
     result = json.loads(proc.stdout)
     tables = result["tables"]
     return {"rows": result["loaded_rows"], "seconds": round(seconds, 2), "peak_mb": round(peak_kb / 1024, 1),

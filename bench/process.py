@@ -18,7 +18,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,16 +25,15 @@ TIMESTAMP = "20260101000000"
 
 
 def _run(args: list[str], code: Path) -> tuple[float, int]:
-    """Wall seconds and peak KB of ``python -m generator ARGS`` run from the checkout ``code``."""
+    """Wall seconds and peak KB of ``python -m generator ARGS`` run from the checkout ``code`` (both
+    the process's own, as bench/peak.py measures them)."""
     env = dict(os.environ, PYTHONPATH=str(code))
     command = [sys.executable, str(ROOT / "bench" / "peak.py"), sys.executable, "-m", "generator", *args]
-    start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=code)  # -m finds cwd's package first
-    seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} exited {done.returncode}: {done.stderr[-2000:]}")
-    peak = [line for line in done.stderr.splitlines() if line.startswith("fbs-bench-peak-kb:")][-1]
-    return seconds, int(peak.split(":")[1])
+    said = dict(line.split(": ", 1) for line in done.stderr.splitlines() if line.startswith("fbs-bench-"))
+    return float(said["fbs-bench-wall-s"]), int(said["fbs-bench-peak-kb"])
 
 
 def _median(args_of, code: Path, runs: int) -> dict:

@@ -9,7 +9,6 @@ import difflib
 import json
 import tomllib
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +25,7 @@ TYPE_NAMES = {"string": "text", "number": "a number", "integer": "an integer", "
 def _validator(name: str) -> jsonschema.Draft7Validator:
     import jsonschema  # here, not at the top: its import costs about 50 ms, and most runs have no TOML file
 
-    text = resources.files("generator").joinpath(f"schema/{name}.schema.json").read_text("utf-8")
+    text = (Path(__file__).resolve().parent / "schema" / f"{name}.schema.json").read_text("utf-8")
     return jsonschema.Draft7Validator(json.loads(text))
 
 
