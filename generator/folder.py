@@ -39,23 +39,31 @@ def existing_migrations(folder: Path) -> list[tuple[int, Path]]:
     return sorted([(m.version, m.path) for m in found.up] + [(v, d.path) for v, d in found.down.items()])
 
 
-def load_kept(folder: Path, new: Snapshot | None = None, new_text: str | None = None) -> tuple[Snapshot | None, Rules]:
-    """The snapshot (None when there is none) and rules kept beside the migrations in ``folder``. When
-    the kept text is ``new_text`` (the new snapshot's, ``snapshot.dumps(new)``), the kept snapshot is
-    ``new`` itself: read, checked and built once."""
-    kept, kept_rules = folder / KEPT_SNAPSHOT, folder / KEPT_RULES
-    if new is not None and new_text is not None and kept.is_file() and _read(kept) == new_text:
-        previous: Snapshot | None = new
-    else:
-        previous = snapshots.load(kept) if kept.exists() else None
-    return previous, (rules_mod.load(kept_rules) if kept_rules.exists() else Rules())
+def load_kept(folder: Path) -> tuple[Snapshot | None, Rules]:
+    """The snapshot (None when there is none) and rules kept beside the migrations in ``folder``."""
+    return _kept_snapshot(folder)[0], _kept_rules(folder)
 
 
-def _read(path: Path) -> str | None:
+def _kept_snapshot(folder: Path, new: Snapshot | None = None,
+                   new_text: str | None = None) -> tuple[Snapshot | None, str | None]:
+    """The kept snapshot and its text (None, None when there is none), the file read once. When the
+    text is ``new_text`` (``snapshot.dumps(new)``), the kept snapshot is ``new`` itself: read,
+    checked and built once."""
+    kept = folder / KEPT_SNAPSHOT
+    if not kept.exists():
+        return None, None
     try:
-        return path.read_text("utf-8")
+        text = kept.read_text("utf-8")
     except (OSError, UnicodeDecodeError):
-        return None  # snapshots.load reports it
+        return snapshots.load(kept), None  # which says why it cannot be read
+    if new is not None and text == new_text:
+        return new, text
+    return snapshots.loads(text, path=str(kept)), text
+
+
+def _kept_rules(folder: Path) -> Rules:
+    kept_rules = folder / KEPT_RULES
+    return rules_mod.load(kept_rules) if kept_rules.exists() else Rules()
 
 
 def previous_state(folder: Path, new: Snapshot, existing: list[tuple[int, Path]] | None = None,
@@ -67,7 +75,8 @@ def previous_state(folder: Path, new: Snapshot, existing: list[tuple[int, Path]]
     when the caller has it (an unchanged kept snapshot is then not parsed again)."""
     existing = existing_migrations(folder) if existing is None else existing
     files = [p for _, p in existing if not p.name.endswith(".down.sql")]
-    previous, kept_rules = load_kept(folder, new, new_text)
+    previous, text = _kept_snapshot(folder, new, new_text)
+    kept_rules = _kept_rules(folder)
     kept = folder / KEPT_SNAPSHOT
     if previous is None:
         if files:
@@ -77,7 +86,6 @@ def previous_state(folder: Path, new: Snapshot, existing: list[tuple[int, Path]]
             )
         return Snapshot.empty(new.odoo_version), kept_rules
     if files:
-        text = kept.read_text("utf-8")
         header = _HEADER_SHA.search(files[-1].read_text("utf-8"))
         if header and header.group(1) != snapshots.sha256(text):
             raise SnapshotError(

@@ -193,13 +193,10 @@ class LockCost:
             out.add(fk.ref_table)
         return out, fk
 
-    def locks(self, op: ops.Op) -> frozenset[tuple]:
-        """The keys of the objects ``op`` keeps locked."""
-        return frozenset().union(*self.lock_groups(op))
-
     def lock_groups(self, op: ops.Op) -> tuple[frozenset[tuple], ...]:
-        """``locks(op)`` as the sets whose union it is, each table's set shared by every statement on
-        it (a file of 60,000 foreign keys holds 60,000 pairs of references, not 60,000 unions)."""
+        """The keys of the objects ``op`` keeps locked, as the sets whose union they are: each table's
+        set is shared by every statement on it (a file of 60,000 foreign keys holds 60,000 pairs of
+        references, not 60,000 unions)."""
         tables, fk = self._tables_and_key(op)
         if isinstance(op, ops.AddConstraint) and fk is not None and op.not_valid:
             return (frozenset({(op.table, ""), (fk.ref_table, ""), (fk.ref_table, "pkey"),
