@@ -175,10 +175,12 @@ def load_new_snapshot(source: Source | None, scope: scoping.Scope, snapshot_path
     from generator import snapshot as snapshots
 
     if source is not None and any((source.odoo, source.dsn, source.snapshot_path)):
-        return capture(source, scope, progress=progress).snapshot
+        with _without_cyclic_gc():
+            return capture(source, scope, progress=progress).snapshot
     path = snapshot_path or str(BUNDLED_SNAPSHOT)
     progress.step(f"using snapshot {path}")
-    return snapshots.load(path)
+    with _without_cyclic_gc():  # the reader builds every model and field object (3 s of collector at 10,000 models)
+        return snapshots.load(path)
 
 
 def data_at_risk(result: GenerateResult, database_url: str | None,
