@@ -8,6 +8,7 @@ checks that they belong together; ``write`` puts a generation's files in place, 
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,7 +115,8 @@ class Generation:
 def write(folder: Path, generation: Generation) -> None:
     """The migration files, then the kept snapshot, target and rules, each written atomically. Every
     file name is checked to land directly in ``folder`` before anything is written."""
-    writes = [(_inside(folder, f.filename), f.text) for f in generation.files]
+    real = folder.resolve()
+    writes = [(_inside(folder, real, f.filename), f.text) for f in generation.files]
     writes.append((folder / KEPT_SNAPSHOT, generation.snapshot_text))
     if generation.target != target_mod.POSTGRES or (folder / target_mod.KEPT_TARGET).exists():
         writes.append((folder / target_mod.KEPT_TARGET, target_mod.dumps(generation.target)))
@@ -126,9 +128,12 @@ def write(folder: Path, generation: Generation) -> None:
         snapshots.write_atomic(path, content)
 
 
-def _inside(folder: Path, name: str) -> Path:
-    """``folder / name``, checked (after resolving links and ``..``) to be a file directly in ``folder``."""
+def _inside(folder: Path, real: Path, name: str) -> Path:
+    """``folder / name``, checked (after resolving links and ``..``) to be a file directly in
+    ``folder``, whose resolved path is ``real``. A plain name (no separator, not ``.`` or ``..``)
+    lands there unless a link of that name already points elsewhere; only then is it resolved."""
     path = folder / name
-    if path.resolve().parent != folder.resolve() or path.name != name:
+    plain = name not in ("", ".", "..") and os.sep not in name and (os.altsep or os.sep) not in name
+    if not plain or path.name != name or (os.path.islink(path) and path.resolve().parent != real):
         raise UsageError(f"refusing to write {name!r}: it would land outside {folder}")
     return path

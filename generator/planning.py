@@ -184,24 +184,27 @@ class LockCost:
 
     def tables(self, op: ops.Op) -> set[str]:
         """The tables ``op`` locks: its own and, for a foreign key, the one it references."""
-        return self._tables_and_key(op)[0]
-
-    def _tables_and_key(self, op: ops.Op) -> tuple[set[str], ForeignKey | None]:
-        out = {op.table_name} if op.table_name else set()
-        fk = self.foreign_key(op)
-        if fk is not None:
-            out.add(fk.ref_table)
-        return out, fk
+        return self.of(op)[0]
 
     def lock_groups(self, op: ops.Op) -> tuple[frozenset[tuple], ...]:
         """The keys of the objects ``op`` keeps locked, as the sets whose union they are: each table's
         set is shared by every statement on it (a file of 60,000 foreign keys holds 60,000 pairs of
         references, not 60,000 unions)."""
-        tables, fk = self._tables_and_key(op)
-        if isinstance(op, ops.AddConstraint) and fk is not None and op.not_valid:
-            return (frozenset({(op.table, ""), (fk.ref_table, ""), (fk.ref_table, "pkey"),
-                               (op.table, "constraint", fk.name)}),)
-        return tuple(self.whole(t) for t in tables)
+        return self.of(op)[2]
+
+    def of(self, op: ops.Op) -> tuple[set[str], ForeignKey | None, tuple[frozenset[tuple], ...]]:
+        """What ``_cut`` asks of each statement, found in one pass: the tables it locks, the foreign
+        key it is about (if any) and its lock groups."""
+        table = op.table_name
+        fk = self.foreign_key(op)
+        tables = {table} if table else set()
+        if fk is None:
+            return tables, None, tuple([self.whole(t) for t in tables])
+        tables.add(fk.ref_table)
+        if isinstance(op, ops.AddConstraint) and op.not_valid:
+            return tables, fk, (frozenset({(op.table, ""), (fk.ref_table, ""), (fk.ref_table, "pkey"),
+                                           (op.table, "constraint", fk.name)}),)
+        return tables, fk, tuple([self.whole(t) for t in tables])
 
 
 def within_lock_budget(planned: list[FilePlan], cost: LockCost, budget: int) -> list[FilePlan]:
@@ -225,8 +228,7 @@ def within_lock_budget(planned: list[FilePlan], cost: LockCost, budget: int) -> 
 
 
 def _cut(operations: list[ops.Op], cost: LockCost, budget: int) -> list[list[ops.Op]]:
-    touched = [cost.tables(op) for op in operations]
-    locks = [cost.lock_groups(op) for op in operations]
+    touched, fks, locks = zip(*map(cost.of, operations)) if operations else ((), (), ())
     if len(set().union(*chain.from_iterable(locks))) <= budget:
         return [operations]
     created = {op.table_name for op in operations if isinstance(op, ops.CreateTable)}
@@ -248,8 +250,8 @@ def _cut(operations: list[ops.Op], cost: LockCost, budget: int) -> list[list[ops
             for t in rest:
                 parent[root(t)] = root(first)
     unit_of_op = [root(min(tables & made)) if tables & made else
-                  f"#{i}" if cost.foreign_key(op) or not op.table_name else root(op.table_name)
-                  for i, (op, tables) in enumerate(zip(operations, touched))]
+                  f"#{i}" if fk or not op.table_name else root(op.table_name)
+                  for i, (op, tables, fk) in enumerate(zip(operations, touched, fks))]
     if all(tables <= created for tables in touched):
         # New tables only (a module's): no statement needs another table's, so each table's
         # statements gather in the part of its CREATE TABLE; those on no table open the first part
