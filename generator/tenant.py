@@ -404,7 +404,8 @@ def rule_columns(ctx: _Context, names: _Names, stored: list[tuple[Model, Field]]
     """Rules 2, 4 and 5 over a model table's fields: (their columns and keys, field -> column, the
     company-dependent fields left for rule 9)."""
     defaults = {(d.model, d.field): d for d in ctx.rules.defaults}
-    found: list[Parts] = []
+    columns: list[Column] = []
+    found: list[Parts] = []  # the keys of the columns (no columns: those are gathered on their own)
     column_of: dict[str, str] = {}
     per_company: list[tuple[Model, Field]] = []
     for owner_model, f in stored:
@@ -428,8 +429,11 @@ def rule_columns(ctx: _Context, names: _Names, stored: list[tuple[Model, Field]]
                         provenance=_field_provenance(owner_model, f, ctx.rules),
                         backfill=literal(rule.value) if rule is not None else None,
                         translated=ctype == "jsonb" and f.translate)
-        found += [Parts(columns=(column,)), field_keys(ctx, names, f, col, origin, path)]
-    return total(found), column_of, per_company
+        columns.append(column)
+        keys = field_keys(ctx, names, f, col, origin, path)
+        if keys is not NOTHING:
+            found.append(keys)
+    return total([Parts(columns=tuple(columns)), *found]), column_of, per_company
 
 
 def rule_declared(ctx: _Context, names: _Names, model: Model, models: list[Model], types: dict[str, str],
