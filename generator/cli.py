@@ -291,10 +291,7 @@ def _each_json(solution, as_json: bool, command, work, as_dict, verdict) -> None
     document (by solution name with --solution / --all), written even when a solution failed."""
     from generator import commands
 
-    chosen = None
-    if solution["solution_name"] or solution["all_solutions"]:
-        chosen = flags.solutions(solution, databases=True, replaced=flags.RUNNER_REPLACED,
-                                 refused=flags.TARGET_REFUSED)
+    chosen = flags.solutions(solution, databases=True, replaced=flags.RUNNER_REPLACED, refused=flags.TARGET_REFUSED)
     found: dict = {}
 
     def one(solution, options) -> None:

@@ -345,3 +345,15 @@ def test_bad_usage_is_exit_2_before_any_work(args, needle, tmp_path):
         result = CliRunner().invoke(cli, [command, "--migrations", str(tmp_path), *extra])
         assert result.exit_code == 2 and needle in result.output, (command, result.output)
         assert "p%zz" not in result.output
+
+
+@pytest.mark.parametrize("command", ["generate", "migrate", "revert", "status", "verify", "baseline", "plan", "lint",
+                                     "diagram"])
+def test_config_without_a_solution_is_a_usage_error(tmp_path, command):
+    """--config alone names no solution: refused before anything is read or touched (status and
+    verify used to ignore it and run on the flags)."""
+    config = tmp_path / "fbs-solutions.toml"
+    config.write_text("", "utf-8")
+    result = run(command, "--config", str(config), env={"DATABASE_URL": "postgresql://x@127.0.0.1:1/x"})
+    assert result.exit_code == 2, result.output
+    assert "--config goes with --solution NAME or --all" in result.output

@@ -22,7 +22,7 @@ So the first 64 bits (the *prefix*) name the tenant's table, and the last 64 the
 Rows without an Odoo id (a relation table shared by several many2many pairs) get the prefix and the
 first 62 bits of SHA-256 of their natural key instead (``natural_key``).
 
-The same layout is computed in SQL by ``templates/import/macros.sql.j2`` (``key``); a test checks
+The same layout is computed in SQL by ``templates/import/source.sql.j2`` (macro ``key``); a test checks
 that both agree.
 """
 
