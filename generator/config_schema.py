@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -89,6 +88,8 @@ def load_toml(path: str | Path | None, default_file: str, what: str):
         if not Path(default_file).exists():
             return None, ""
         path = default_file
+    import tomllib  # here: most runs read no TOML file
+
     p = Path(path)
     try:
         return tomllib.loads(p.read_text("utf-8")), str(p)

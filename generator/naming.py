@@ -51,6 +51,8 @@ _PLAIN = re.compile(r"[a-z_][a-z0-9_]*\Z")
 def shorten(name: str, limit: int = MAX_IDENTIFIER_BYTES) -> str:
     if "\x00" in name:
         raise RenderError(f"name {name!r} contains a NUL character, which PostgreSQL cannot hold")
+    if len(name) <= limit and name.isascii():  # a byte per character: no need to encode it
+        return name
     raw = name.encode("utf-8")
     if len(raw) <= limit:
         return name

@@ -389,7 +389,7 @@ def _merged(ctx: _Context, table: str, models: list[Model]) -> tuple[Model, list
         for f in m.fields:
             seen = by_name.setdefault(f.name, (m, f))
             a, b = seen[1], f
-            if (column_type(a, ctx.rules, seen[0].name), a.relation, a.company_dependent) != \
+            if a is not b and (column_type(a, ctx.rules, seen[0].name), a.relation, a.company_dependent) != \
                     (column_type(b, ctx.rules, m.name), b.relation, b.company_dependent):
                 raise SnapshotError(
                     f"table {table!r} is shared by {seen[0].name} and {m.name}, whose field {f.name!r} "
