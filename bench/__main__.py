@@ -343,12 +343,23 @@ def generate_process() -> dict:
     from bench import process
 
     refs, huge = _process_snapshots()
-    code = process.code_dir()
-    return {"code": str(code), "rows": process.measure(refs, code, runs=5) + process.measure(huge, code, runs=1)}
+    codes = {"this": process.code_dir()}
+    if process.before_dir() is not None:
+        codes["before"] = process.before_dir()
+    small, large = process.measure(refs, codes, runs=5), process.measure(huge, codes, runs=1)
+    out = {"code": str(codes["this"]), "rows": small["this"] + large["this"]}
+    if "before" in codes:
+        out.update(before=small["before"] + large["before"],
+                   before_label=f"{process.describe(codes['before'])}, measured in the same run (BENCH_BEFORE), "
+                                "its runs alternating with this code's")
+    return out
 
 
 def _with_before(measured: dict) -> dict:
-    """The figures of the previous results.json (or the 'before' it carried) kept beside the new ones."""
+    """The figures of the previous results.json (or the 'before' it carried) kept beside the new ones,
+    unless this run measured earlier code itself (BENCH_BEFORE)."""
+    if measured.get("before"):
+        return measured
     try:
         old = json.loads((OUT / "results.json").read_text("utf-8")).get("generate_process") or {}
     except (OSError, ValueError):

@@ -7,8 +7,9 @@ on the folder it wrote (the hook's case: nothing to do). Each command is started
 whose own small size is all that can leak into the peak figure.
 
 ``python -m bench generate-process`` prints these for the code of this checkout; with
-``BENCH_CODE=DIR`` for the checkout at DIR instead (``git worktree add DIR REV``), which is how the
-figures of an earlier revision are measured on the same machine for the "before" columns.
+``BENCH_CODE=DIR`` for the checkout at DIR instead (``git worktree add DIR REV``). With
+``BENCH_BEFORE=DIR`` the checkout at DIR is measured in the same run, its runs alternating with
+this code's, for the "before" columns (without it, they are the previous make bench's figures).
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ ROOT = Path(__file__).resolve().parent.parent
 TIMESTAMP = "20260101000000"
 
 
-def _run(args: list[str], code: Path) -> tuple[float, int]:
+def _run(args: list[str], code: Path, pycache: Path) -> tuple[float, int]:
     """Wall seconds and peak KB of ``python -m generator ARGS`` run from the checkout ``code`` (both
-    the process's own, as bench/peak.py measures them)."""
-    env = dict(os.environ, PYTHONPATH=str(code))
+    the process's own, as bench/peak.py measures them), with the package's bytecode kept under
+    ``pycache`` (see ``measure``)."""
+    env = dict(os.environ, PYTHONPATH=str(code), PYTHONPYCACHEPREFIX=str(pycache))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     command = [sys.executable, str(ROOT / "bench" / "peak.py"), sys.executable, "-m", "generator", *args]
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=code)  # -m finds cwd's package first
     if done.returncode != 0:
@@ -36,42 +39,62 @@ def _run(args: list[str], code: Path) -> tuple[float, int]:
     return float(said["fbs-bench-wall-s"]), int(said["fbs-bench-peak-kb"])
 
 
-def _median(args_of, code: Path, runs: int) -> dict:
-    seconds, peaks = [], []
-    for i in range(runs):
-        s, kb = _run(args_of(i), code)
-        seconds.append(s)
-        peaks.append(kb)
+def _summary(measured: list[tuple[float, int]]) -> dict:
+    seconds = [s for s, _ in measured]
     return {"seconds": round(statistics.median(seconds), 3), "runs_s": [round(s, 3) for s in seconds],
-            "peak_mib": round(max(peaks) / 1024, 1)}
+            "peak_mib": round(max(kb for _, kb in measured) / 1024, 1)}
 
 
-def measure(snapshots: dict[str, str], code: Path = ROOT, runs: int = 5) -> list[dict]:
-    """For each (label, snapshot text): generate into an empty folder, then generate --check on it."""
-    out = []
+def measure(snapshots: dict[str, str], codes: dict[str, Path], runs: int = 5) -> dict[str, list[dict]]:
+    """For each (label, snapshot text) and each checkout of ``codes`` (name -> folder): generate into
+    an empty folder, then generate --check on it. The checkouts' runs alternate, so that a slow
+    minute of the machine falls on each of them alike.
+
+    The package runs as an installed one does: from its compiled bytecode (pip compiles it when it
+    installs the package; Python writes it on a checkout's first run). A first, unmeasured run
+    writes it under a temporary PYTHONPYCACHEPREFIX, so nothing is written to the checkout, even
+    where PYTHONDONTWRITEBYTECODE is set (as on the machine these figures were first taken on:
+    every process then compiled the package's 30-odd modules from source, about 0.1 s of each run)."""
+    out: dict[str, list[dict]] = {name: [] for name in codes}
     with tempfile.TemporaryDirectory() as tmp:
+        caches = {name: Path(tmp) / f"pycache-{k}" for k, name in enumerate(codes)}
+        for name, code in codes.items():
+            _run(["generate", "-q", "--migrations", str(caches[name].with_suffix(".warm-up")), "--timestamp", TIMESTAMP],
+                 code, caches[name])
         for n, (label, text) in enumerate(snapshots.items()):
             path = Path(tmp) / f"snapshot-{n}.json"
             path.write_text(text, "utf-8")
-            folders = [Path(tmp) / f"m{n}-{i}" for i in range(runs)]
-
-            def fresh(i, path=path, folders=folders):
-                return ["generate", "-q", "--snapshot", str(path), "--migrations", str(folders[i]),
-                        "--timestamp", TIMESTAMP]
-
-            def check(i, path=path, folders=folders):
-                return ["generate", "-q", "--check", "--snapshot", str(path), "--migrations", str(folders[0])]
-
-            written = _median(fresh, code, runs)
-            files = len(list(folders[0].glob("*.sql")))
-            out.append({"snapshot": label, "files": files, "generate": written,
-                        "check": _median(check, code, runs)})
+            fresh: dict[str, list] = {name: [] for name in codes}
+            check: dict[str, list] = {name: [] for name in codes}
+            for step in ("fresh", "check"):
+                for i in range(runs):
+                    for k, (name, code) in enumerate(codes.items()):
+                        folder = Path(tmp) / f"m{n}-{k}-{i if step == 'fresh' else 0}"
+                        args = ["generate", "-q", "--snapshot", str(path), "--migrations", str(folder)]
+                        args += ["--timestamp", TIMESTAMP] if step == "fresh" else ["--check"]
+                        (fresh if step == "fresh" else check)[name].append(_run(args, code, caches[name]))
+            for k, name in enumerate(codes):
+                files = len(list((Path(tmp) / f"m{n}-{k}-0").glob("*.sql")))
+                out[name].append({"snapshot": label, "files": files, "generate": _summary(fresh[name]),
+                                  "check": _summary(check[name])})
     return out
 
 
 def code_dir() -> Path:
     """The checkout whose code is measured: BENCH_CODE, else this one."""
     return Path(os.environ.get("BENCH_CODE") or ROOT).resolve()
+
+
+def before_dir() -> Path | None:
+    """BENCH_BEFORE: a checkout of earlier code, measured in the same run for the "before" columns."""
+    value = os.environ.get("BENCH_BEFORE")
+    return Path(value).resolve() if value else None
+
+
+def describe(code: Path) -> str:
+    """The checkout and its commit, for the table's heading."""
+    done = subprocess.run(["git", "-C", str(code), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return f"{code} at {done.stdout.strip()}" if done.returncode == 0 else str(code)
 
 
 def markdown(rows: list[dict], before: list[dict] | None, before_label: str | None) -> list[str]:
