@@ -186,15 +186,11 @@ class LockCost:
         """The tables ``op`` locks: its own and, for a foreign key, the one it references."""
         return self.of(op)[0]
 
-    def lock_groups(self, op: ops.Op) -> tuple[frozenset[tuple], ...]:
-        """The keys of the objects ``op`` keeps locked, as the sets whose union they are: each table's
-        set is shared by every statement on it (a file of 60,000 foreign keys holds 60,000 pairs of
-        references, not 60,000 unions)."""
-        return self.of(op)[2]
-
     def of(self, op: ops.Op) -> tuple[set[str], ForeignKey | None, tuple[frozenset[tuple], ...]]:
         """What ``_cut`` asks of each statement, found in one pass: the tables it locks, the foreign
-        key it is about (if any) and its lock groups."""
+        key it is about (if any) and the keys of the objects it keeps locked, as the sets whose union
+        they are: each table's set is shared by every statement on it (a file of 60,000 foreign keys
+        holds 60,000 pairs of references, not 60,000 unions)."""
         table = op.table_name
         fk = self.foreign_key(op)
         tables = {table} if table else set()

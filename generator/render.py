@@ -2,10 +2,10 @@
 
 One template per operation kind (``templates/ops/<kind>.sql.j2``, whose macro ``statement(op,
 target, anchor)`` renders one operation) and one for the file (``templates/migration.sql.j2``), the
-same for every target: a template reads the target's flags where its SQL differs. Identifiers only through the ``ident`` filter (``idents`` for a list),
-constants only through ``literal``, comment text through ``comment``. Output is deterministic:
-UTF-8, LF, one trailing newline. Files follow sqlx's layout ``<VERSION>_<description>.sql``
-(``.up.sql`` / ``.down.sql`` for reversible pairs).
+same for every target: a template reads the target's flags where its SQL differs. Identifiers only
+through the ``ident`` filter (``idents`` for a list), constants only through ``literal``, comment
+text through ``comment``. Output is deterministic: UTF-8, LF, one trailing newline. Files follow
+sqlx's layout ``<VERSION>_<description>.sql`` (``.up.sql`` / ``.down.sql`` for reversible pairs).
 """
 
 from __future__ import annotations

@@ -92,8 +92,6 @@ def _encode(value: Any, pad: str) -> str:
         return "true" if value else "false"
     if kind is int:
         return int.__repr__(value)
-    if kind is _Later:
-        return _encode(declared.to_json(value.obj), pad)
     raise TypeError(f"a snapshot holds no {kind.__name__}")
 
 
