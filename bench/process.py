@@ -64,19 +64,18 @@ def measure(snapshots: dict[str, str], codes: dict[str, Path], runs: int = 5) ->
         for n, (label, text) in enumerate(snapshots.items()):
             path = Path(tmp) / f"snapshot-{n}.json"
             path.write_text(text, "utf-8")
-            fresh: dict[str, list] = {name: [] for name in codes}
-            check: dict[str, list] = {name: [] for name in codes}
-            for step in ("fresh", "check"):
+            # "generate" into a new folder each run, then "check" on the first run's folder
+            measured = {step: {name: [] for name in codes} for step in ("generate", "check")}
+            for step, flags in (("generate", ["--timestamp", TIMESTAMP]), ("check", ["--check"])):
                 for i in range(runs):
                     for k, (name, code) in enumerate(codes.items()):
-                        folder = Path(tmp) / f"m{n}-{k}-{i if step == 'fresh' else 0}"
-                        args = ["generate", "-q", "--snapshot", str(path), "--migrations", str(folder)]
-                        args += ["--timestamp", TIMESTAMP] if step == "fresh" else ["--check"]
-                        (fresh if step == "fresh" else check)[name].append(_run(args, code, caches[name]))
+                        folder = Path(tmp) / f"m{n}-{k}-{i if step == 'generate' else 0}"
+                        args = ["generate", "-q", "--snapshot", str(path), "--migrations", str(folder), *flags]
+                        measured[step][name].append(_run(args, code, caches[name]))
             for k, name in enumerate(codes):
                 files = len(list((Path(tmp) / f"m{n}-{k}-0").glob("*.sql")))
-                out[name].append({"snapshot": label, "files": files, "generate": _summary(fresh[name]),
-                                  "check": _summary(check[name])})
+                out[name].append({"snapshot": label, "files": files, "generate": _summary(measured["generate"][name]),
+                                  "check": _summary(measured["check"][name])})
     return out
 
 
