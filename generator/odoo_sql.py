@@ -21,7 +21,6 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from generator.naming import ident, literal
 
@@ -347,14 +346,16 @@ class _Checker:
         self.in_index = in_index
 
     def value(self, node: dict) -> _Value:
-        kind = node.get("@")
+        """``node``: a node of libpg_query's JSON parse tree, ``{"NodeType": {field: value}}`` (fields
+        at their default value, 0, false or empty, are left out)."""
+        ((kind, fields),) = node.items()
         handler = getattr(self, f"_{kind}", None)
         if handler is None:
             raise Untranslatable(f"{kind} is not carried over")
-        return handler(node)
+        return handler(fields)
 
     def _ColumnRef(self, node: dict) -> _Value:
-        names = [f.get("sval") for f in node["fields"]]
+        names = [f.get("String", {}).get("sval") for f in node["fields"]]
         if len(names) != 1 or names[0] not in self.types:
             raise Untranslatable(f"{'.'.join(map(str, names))} is not a column of this table")
         return _Value(self.types[names[0]], False)
@@ -362,26 +363,25 @@ class _Checker:
     def _A_Const(self, node: dict) -> _Value:
         if node.get("isnull"):
             return _Value("null", True)
-        val = node["val"]
-        kind = val["@"]
-        if kind == "Integer":
+        if "ival" in node:
             return _Value("int", True)
-        if kind == "Float":
+        if "fval" in node:
             return _Value("num", True)
-        if kind == "Boolean":
+        if "boolval" in node:
             return _Value("bool", True)
-        if kind == "String":
-            return _Value("unknown", True, val["sval"])
-        raise Untranslatable(f"constant {kind} is not carried over")
+        if "sval" in node:
+            return _Value("unknown", True, node["sval"].get("sval", ""))
+        raise Untranslatable(f"constant {'BitString' if 'bsval' in node else 'of this kind'} is not carried over")
 
     def _TypeCast(self, node: dict) -> _Value:
         arg = self.value(node["arg"])
         type_name = node["typeName"]
         if type_name.get("arrayBounds"):
             raise Untranslatable("casts to arrays are not carried over")
-        target = _CAST_CATEGORY.get(type_name["names"][-1]["sval"])
+        name = type_name["names"][-1]["String"]["sval"]
+        target = _CAST_CATEGORY.get(name)
         if target is None:
-            raise Untranslatable(f"cast to {type_name['names'][-1]['sval']} is not carried over")
+            raise Untranslatable(f"cast to {name} is not carried over")
         source = arg.category
         if source == "unknown":
             if not _literal_fits(arg.text or "", target):
@@ -397,7 +397,7 @@ class _Checker:
     def _BoolExpr(self, node: dict) -> _Value:
         args = [self.value(a) for a in node["args"]]
         for a in args:
-            self.boolean(a, node["boolop"]["name"].split("_")[0])
+            self.boolean(a, node["boolop"].split("_")[0])
         return _Value("bool", all(a.constant for a in args))
 
     @staticmethod
@@ -421,10 +421,10 @@ class _Checker:
 
     def _MinMaxExpr(self, node: dict) -> _Value:
         args = [self.value(a) for a in node["args"]]
-        return _Value(_common(args, node["op"]["name"].lower()), all(a.constant for a in args))
+        return _Value(_common(args, node["op"].lower()), all(a.constant for a in args))
 
     def _FuncCall(self, node: dict) -> _Value:
-        name = node["funcname"][-1]["sval"]
+        name = node["funcname"][-1]["String"]["sval"]
         args = [self.value(a) for a in node.get("args") or ()]
         if name == "like_escape" and len(args) == 2:
             for a in args:
@@ -442,17 +442,17 @@ class _Checker:
         return _Value(result or arg.category, False)
 
     def _A_Expr(self, node: dict) -> _Value:
-        kind = node["kind"]["name"]
-        op = node["name"][-1]["sval"] if node.get("name") else ""
+        kind = node["kind"]
+        op = node["name"][-1]["String"]["sval"] if node.get("name") else ""
         left = self.value(node["lexpr"]) if node.get("lexpr") else None
         right = node.get("rexpr")
         if kind == "AEXPR_IN":
-            items = [self.value(r) for r in right]
+            items = [self.value(r) for r in right["List"]["items"]]
             for item in items:
                 _common([left, item], "IN")
             return _Value("bool", left.constant and all(i.constant for i in items))
         if kind in ("AEXPR_BETWEEN", "AEXPR_NOT_BETWEEN", "AEXPR_BETWEEN_SYM", "AEXPR_NOT_BETWEEN_SYM"):
-            items = [self.value(r) for r in right]
+            items = [self.value(r) for r in right["List"]["items"]]
             _common([left, *items], "BETWEEN")
             return _Value("bool", left.constant and all(i.constant for i in items))
         rv = self.value(right)
@@ -498,31 +498,30 @@ class _Checker:
         raise Untranslatable(f"operator {op} is not carried over")
 
 
-def _parsed(statement: str) -> Any:
-    """The one statement of ``statement`` as PostgreSQL's parser sees it; Untranslatable otherwise."""
-    import pglast  # imported when a snapshot has a constraint to translate (a generate without any starts faster)
-    import pglast.parser
+def _parsed(statement: str) -> dict:
+    """The one statement of ``statement`` as PostgreSQL's parser sees it (libpg_query's JSON parse
+    tree: pglast's tree of Python objects takes ten times as long to build); Untranslatable otherwise."""
+    import pglast.parser  # imported when a snapshot has a constraint to translate (a generate without any starts faster)
 
     try:
-        statements = pglast.parse_sql(statement)
+        statements = json.loads(pglast.parser.parse_sql_json(statement))["stmts"]
     except pglast.parser.ParseError as exc:
         raise Untranslatable(f"PostgreSQL's parser refuses it: {exc.args[0]}") from None
     if len(statements) != 1:
         raise Untranslatable("not exactly one statement")
-    return statements[0].stmt
+    return statements[0]["stmt"]
 
 
 def _check_condition(expression: str, types: dict[str, str], *, in_index: bool = False) -> None:
     """Raise Untranslatable unless PostgreSQL would accept ``expression`` as a CHECK (or, with
     ``in_index``, as an index predicate) on a table with these columns."""
     if in_index:
-        stmt = _parsed(f"CREATE INDEX i ON t (x) WHERE {expression}")
-        node = stmt.whereClause
+        node = _parsed(f"CREATE INDEX i ON t (x) WHERE {expression}")["IndexStmt"]["whereClause"]
     else:
-        stmt = _parsed(f"ALTER TABLE t ADD CONSTRAINT c CHECK ({expression})")
-        node = stmt.cmds[0].def_.raw_expr
+        stmt = _parsed(f"ALTER TABLE t ADD CONSTRAINT c CHECK ({expression})")["AlterTableStmt"]
+        node = stmt["cmds"][0]["AlterTableCmd"]["def"]["Constraint"]["raw_expr"]
     try:
-        value = _Checker(types, in_index).value(node())
+        value = _Checker(types, in_index).value(node)
     except RecursionError:
         raise Untranslatable("nested too deeply") from None
     _Checker.boolean(value, "a CHECK" if not in_index else "an index predicate")
