@@ -1,5 +1,6 @@
 """What the JSON declarations of the snapshot types (``attr`` in generator/model.py) give: the JSON
-Schema, a reader that validates and builds in one pass, and the plain JSON data to write.
+Schema, a reader that validates and builds in one pass, and the plain JSON data to write and its
+text.
 
 The reader accepts exactly what the schema accepts (a test holds them together on mutated
 snapshots) and knows only the schema keywords the declarations use: an unknown keyword is refused
@@ -14,6 +15,7 @@ import dataclasses
 import json
 import typing
 from functools import lru_cache
+from json.encoder import encode_basestring as _quote  # the C function json.dumps(ensure_ascii=False) uses
 from typing import Any
 
 from generator import model
@@ -307,6 +309,89 @@ def _writer(cls):
 def to_json(obj: Any) -> dict[str, Any]:
     """The plain JSON data of a declared instance (attributes at their default left out where declared)."""
     return _writer(type(obj))(obj)
+
+
+# ---------------------------------------------------------------------------------------------
+# the writer's text: json.dumps(indent=1, sort_keys=True, ensure_ascii=False), at C speed for strings
+
+
+def encode(value: Any, pad: str) -> str:
+    """JSON text of plain data (dict, list, str, int, bool, None), keys sorted, one space per level
+    (a string item is quoted in place: most items are, and a call per item is what costs)."""
+    kind = type(value)
+    if kind is dict:
+        if not value:
+            return "{}"
+        inner = pad + " "
+        return "{" + ",".join([f"{inner}{_quote(key)}: "
+                               + (_quote(item) if type(item := value[key]) is str else encode(item, inner))
+                               for key in sorted(value)]) + pad + "}"
+    if kind is str:
+        return _quote(value)
+    if kind is list:
+        if not value:
+            return "[]"
+        inner = pad + " "
+        return "[" + ",".join([inner + (_quote(item) if type(item) is str else encode(item, inner))
+                               for item in value]) + pad + "]"
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return int.__repr__(value)
+    raise TypeError(f"a snapshot holds no {kind.__name__}")
+
+
+@lru_cache(maxsize=None)
+def _text_writer(cls):
+    """``to_text`` of one declared class, generated from its declarations as ``_writer`` is: the
+    text ``encode(to_json(obj), pad)`` gives, without the dictionary in between or a sort per
+    object (the keys' order is the declarations')."""
+    ns: dict[str, Any] = {"Q": _quote, "E": encode}
+    lines = ["def text(obj, pad):", "    inner = pad + ' '", "    out = []"]
+    attrs = sorted(((meta["key"] or f.name, i, f, meta, element) for i, (f, meta, element) in enumerate(_json_attrs(cls))
+                    if not meta["map_key"]), key=lambda a: a[0])
+    for key, i, f, meta, element in attrs:
+        head = f"inner + {_quote(key) + ': '!r}"
+        lines.append(f"    x = obj.{f.name}")
+        if meta["mapped"]:
+            ns[f"W{i}"] = _text_writer(element)
+            value = f"M(x, W{i}, {_key_attr(element)[0]!r}, inner)"
+        elif meta["pairs"]:
+            value = f"E([[{', '.join(f'y.{g.name}' for g, _, _ in _json_attrs(element))}] for y in x], inner)"
+        elif meta["sort"]:
+            value = "E(sorted(x), inner)"
+        elif meta["schema"].get("type") == "array":
+            value = "E(list(x), inner)"
+        else:
+            value = "Q(x) if type(x) is str else E(x, inner)"
+        add = f"out.append({head} + ({value}))"
+        if meta["omit_default"]:  # left out at its default, unless the field's type requires it
+            ns[f"D{i}"], ns[f"T{i}"] = f.default, meta["required_if_type"]
+            unless = f" or obj.{TYPE_KEY} in T{i}" if meta["required_if_type"] else ""
+            lines.append(f"    if x != D{i}{unless}:")
+            add = "    " + add
+        lines.append("    " + add)
+    lines.append("    return '{' + ','.join(out) + pad + '}' if out else '{}'")
+    ns["M"] = _mapped_text
+    exec("\n".join(lines), ns)  # noqa: S102 - text built from the declarations
+    return ns["text"]
+
+
+def _mapped_text(items: tuple, write, key_attr: str, pad: str) -> str:
+    """A mapped attribute's text: an object of the instances by their key, keys sorted (the last
+    instance of a key, as a dictionary of them keeps)."""
+    if not items:
+        return "{}"
+    by_key = {getattr(item, key_attr): item for item in items}
+    inner = pad + " "
+    return "{" + ",".join([f"{inner}{_quote(key)}: {write(by_key[key], inner)}" for key in sorted(by_key)]) + pad + "}"
+
+
+def to_text(obj: Any, pad: str = "\n") -> str:
+    """``encode(to_json(obj), pad)``: the JSON text of a declared instance, its lines indented by ``pad``."""
+    return _text_writer(type(obj))(obj, pad)
 
 
 def schema_text() -> str:

@@ -15,7 +15,7 @@ from hypothesis import event, given, settings, strategies as st
 
 from generator import api, declared, snapshot
 from generator.errors import SnapshotError
-from generator.model import FIELD_TYPES, FORMAT, Field, Model, SelectionValue, Snapshot
+from generator.model import FIELD_TYPES, FORMAT, Constraint, Field, Model, SelectionValue, Snapshot
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +144,27 @@ json_values = st.recursive(
 def test_the_writer_gives_the_bytes_of_json_dumps(value):
     """dumps writes what ``json.dumps(indent=1, sort_keys=True, ensure_ascii=False)`` writes (any text:
     control characters, quotes, backslashes, U+2028, astral characters), at C speed."""
-    assert snapshot._encode(value, "\n") == json.dumps(value, indent=1, sort_keys=True, ensure_ascii=False)
+    assert declared.encode(value, "\n") == json.dumps(value, indent=1, sort_keys=True, ensure_ascii=False)
+
+
+short = st.sampled_from(["a", "b", "é", "x\"y", "", "\u2028"])
+any_fields = st.builds(Field, name=short, type=st.sampled_from(FIELD_TYPES), label=short, required=st.booleans(),
+                   index=st.none() | short, translate=st.booleans(), size=st.none() | st.integers(0, 9),
+                   relation=st.none() | short, on_delete=st.none() | short, relation_table=st.none() | short,
+                   column1=st.none() | short, column2=st.none() | short,
+                   selection=st.lists(st.builds(SelectionValue, short, short), max_size=2).map(tuple),
+                   company_dependent=st.booleans(), modules=st.lists(short, max_size=2).map(tuple))
+any_models = st.builds(Model, name=short, table=short, label=short, module=short, origin=short,
+                   fields=st.lists(any_fields, max_size=3).map(tuple),  # in any order, a name twice
+                   constraints=st.lists(st.builds(Constraint, short, short, short), max_size=2).map(tuple))
+
+
+@settings(max_examples=300, deadline=None)
+@given(any_models, st.sampled_from(["\n", "\n  "]))
+def test_the_text_writer_writes_what_the_data_writer_gives(model, pad):
+    """dumps writes each model with ``declared.to_text``, generated from the declarations: the text of
+    its plain JSON data (``to_json``), whatever its attributes hold (the reader's checks aside)."""
+    assert declared.to_text(model, pad) == declared.encode(declared.to_json(model), pad)
 
 
 def test_kept_snapshots_round_trip_byte_identical():
