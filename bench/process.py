@@ -58,8 +58,8 @@ def measure(snapshots: dict[str, str], codes: dict[str, Path], runs: int = 5) ->
 
     Each case also has a first, unmeasured run for each checkout: on a disk mounted with ``discard``
     (as this machine's ext4), the deletion of many files (an earlier case's temporary folder) leaves
-    work that the next creation of thousands of files pays for, 6,000 file creations then taking
-    2-4 s instead of 0.2 s; the unmeasured run takes it on instead of the first measured one."""
+    work that the next creation of thousands of files pays for (in a hand-timed trial they took ten
+    times as long right after one); the unmeasured run takes it on instead of the first measured one."""
     out: dict[str, list[dict]] = {name: [] for name in codes}
     with tempfile.TemporaryDirectory() as tmp:
         caches = {name: Path(tmp) / f"pycache-{k}" for k, name in enumerate(codes)}
