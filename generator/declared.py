@@ -288,22 +288,32 @@ def _writer(cls):
         if meta["mapped"]:
             ns[f"W{i}"] = _writer(element)
             value = f"{{x.{_key_attr(element)[0]}: W{i}(x) for x in x{i}}}"
-        elif meta["pairs"]:
-            value = f"[[{', '.join(f'x.{g.name}' for g, _, _ in _json_attrs(element))}] for x in x{i}]"
-        elif meta["sort"]:
-            value = f"sorted(x{i})"
         else:
-            value = f"list(x{i})" if meta["schema"].get("type") == "array" else f"x{i}"
+            value = _plain(meta, element, f"x{i}")
         lines.append(f"    x{i} = obj.{f.name}")
-        if meta["omit_default"]:  # left out at its default, unless the field's type requires it
-            ns[f"D{i}"], ns[f"T{i}"] = f.default, meta["required_if_type"]
-            unless = f" or obj.{TYPE_KEY} in T{i}" if meta["required_if_type"] else ""
-            lines.append(f"    if x{i} != D{i}{unless}:")
-            lines.append(f"        out[{meta['key'] or f.name!r}] = {value}")
-        else:
-            lines.append(f"    out[{meta['key'] or f.name!r}] = {value}")
+        lines += _written(ns, i, f, meta, f"x{i}", f"out[{meta['key'] or f.name!r}] = {value}")
     exec("\n".join(lines + ["    return out"]), ns)  # noqa: S102 - text built from the declarations
     return ns["write"]
+
+
+def _plain(meta: dict[str, Any], element, x: str) -> str:
+    """The expression of a (not mapped) attribute's plain JSON data, from its value ``x``."""
+    if meta["pairs"]:
+        return f"[[{', '.join(f'item.{g.name}' for g, _, _ in _json_attrs(element))}] for item in {x}]"
+    if meta["sort"]:
+        return f"sorted({x})"
+    return f"list({x})" if meta["schema"].get("type") == "array" else x
+
+
+def _written(ns: dict[str, Any], i: int, f: dataclasses.Field, meta: dict[str, Any], x: str, line: str) -> list[str]:
+    """The generated lines that run ``line``, the writing of attribute ``i`` (its value ``x``): only
+    when it is not at its default where its declaration leaves that out (unless the field's type
+    requires it)."""
+    if not meta["omit_default"]:
+        return [f"    {line}"]
+    ns[f"D{i}"], ns[f"T{i}"] = f.default, meta["required_if_type"]
+    unless = f" or obj.{TYPE_KEY} in T{i}" if meta["required_if_type"] else ""
+    return [f"    if {x} != D{i}{unless}:", f"        {line}"]
 
 
 def to_json(obj: Any) -> dict[str, Any]:
@@ -350,29 +360,18 @@ def _text_writer(cls):
     object (the keys' order is the declarations')."""
     ns: dict[str, Any] = {"Q": _quote, "E": encode}
     lines = ["def text(obj, pad):", "    inner = pad + ' '", "    out = []"]
-    attrs = sorted(((meta["key"] or f.name, i, f, meta, element) for i, (f, meta, element) in enumerate(_json_attrs(cls))
-                    if not meta["map_key"]), key=lambda a: a[0])
+    attrs = sorted(((meta["key"] or f.name, i, f, meta, element)
+                    for i, (f, meta, element) in enumerate(_json_attrs(cls)) if not meta["map_key"]),
+                   key=lambda a: a[0])
     for key, i, f, meta, element in attrs:
-        head = f"inner + {_quote(key) + ': '!r}"
-        lines.append(f"    x = obj.{f.name}")
         if meta["mapped"]:
             ns[f"W{i}"] = _text_writer(element)
             value = f"M(x, W{i}, {_key_attr(element)[0]!r}, inner)"
-        elif meta["pairs"]:
-            value = f"E([[{', '.join(f'y.{g.name}' for g, _, _ in _json_attrs(element))}] for y in x], inner)"
-        elif meta["sort"]:
-            value = "E(sorted(x), inner)"
-        elif meta["schema"].get("type") == "array":
-            value = "E(list(x), inner)"
         else:
-            value = "Q(x) if type(x) is str else E(x, inner)"
-        add = f"out.append({head} + ({value}))"
-        if meta["omit_default"]:  # left out at its default, unless the field's type requires it
-            ns[f"D{i}"], ns[f"T{i}"] = f.default, meta["required_if_type"]
-            unless = f" or obj.{TYPE_KEY} in T{i}" if meta["required_if_type"] else ""
-            lines.append(f"    if x != D{i}{unless}:")
-            add = "    " + add
-        lines.append("    " + add)
+            plain = _plain(meta, element, "x")
+            value = "Q(x) if type(x) is str else E(x, inner)" if plain == "x" else f"E({plain}, inner)"
+        lines.append(f"    x = obj.{f.name}")
+        lines += _written(ns, i, f, meta, "x", f"out.append(inner + {_quote(key) + ': '!r} + ({value}))")
     lines.append("    return '{' + ','.join(out) + pad + '}' if out else '{}'")
     ns["M"] = _mapped_text
     exec("\n".join(lines), ns)  # noqa: S102 - text built from the declarations
