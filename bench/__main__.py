@@ -344,8 +344,9 @@ def generate_process() -> dict:
 
     refs, huge = _process_snapshots()
     codes = {"this": process.code_dir()}
-    if process.before_dir() is not None:
-        codes["before"] = process.before_dir()
+    before = process.before_dir()
+    if before is not None:
+        codes["before"] = before
     small, large = process.measure(refs, codes, runs=5), process.measure(huge, codes, runs=1)
     out = {"code": str(codes["this"]), "rows": small["this"] + large["this"]}
     if "before" in codes:

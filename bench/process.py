@@ -50,22 +50,18 @@ def measure(snapshots: dict[str, str], codes: dict[str, Path], runs: int = 5) ->
     an empty folder, then generate --check on it. The checkouts' runs alternate, so that a slow
     minute of the machine falls on each of them alike.
 
-    The package runs as an installed one does: from its compiled bytecode (pip compiles it when it
-    installs the package; Python writes it on a checkout's first run). A first, unmeasured run
-    writes it under a temporary PYTHONPYCACHEPREFIX, so nothing is written to the checkout, even
-    where PYTHONDONTWRITEBYTECODE is set (as on the machine these figures were first taken on:
-    every process then compiled the package's 30-odd modules from source, about 0.1 s of each run).
-
-    Each case also has a first, unmeasured run for each checkout: on a disk mounted with ``discard``
-    (as this machine's ext4), the deletion of many files (an earlier case's temporary folder) leaves
-    work that the next creation of thousands of files pays for (in a hand-timed trial they took ten
-    times as long right after one); the unmeasured run takes it on instead of the first measured one."""
+    Each case has a first, unmeasured run for each checkout. The first case's writes the package's
+    compiled bytecode, so that it then runs as an installed one does (pip compiles it when it
+    installs the package), under a temporary PYTHONPYCACHEPREFIX, so nothing is written to the
+    checkout, even where PYTHONDONTWRITEBYTECODE is set (as on the machine these figures were first
+    taken on: every process then compiled the package's 30-odd modules from source, about 0.1 s of
+    each run). And on a disk mounted with ``discard`` (as this machine's ext4), the deletion of many
+    files (an earlier case's temporary folder) leaves work that the next creation of thousands of
+    files pays for (in a hand-timed trial they took ten times as long right after one); the
+    unmeasured run takes it on instead of the first measured one."""
     out: dict[str, list[dict]] = {name: [] for name in codes}
     with tempfile.TemporaryDirectory() as tmp:
         caches = {name: Path(tmp) / f"pycache-{k}" for k, name in enumerate(codes)}
-        for name, code in codes.items():
-            _run(["generate", "-q", "--migrations", str(caches[name].with_suffix(".warm-up")), "--timestamp", TIMESTAMP],
-                 code, caches[name])
         for n, (label, text) in enumerate(snapshots.items()):
             path = Path(tmp) / f"snapshot-{n}.json"
             path.write_text(text, "utf-8")
