@@ -604,14 +604,15 @@ def rule_company_values(ctx: _Context, table: str, model: Model, stored: list[tu
     else:
         found.append(Parts(external=(ExternalReference(name, COMPANY_ID, COMPANY_MODEL, owner),)))
     found.append(Parts(indexes=(_index(ctx, name, _lead(COMPANY_ID), owner, path=tpath),)))
+    columns: list[Column] = []
     for owner_model, f in stored:
         origin = _origin(owner_model, f)
         path = _field_path(owner_model, f)
         col = names.columns.claim(f.name, f"field {origin}", path)
-        column = Column(col, column_type(f, ctx.rules, owner_model.name) or "", comment=f.label or None,
-                        provenance=_field_provenance(owner_model, f, ctx.rules, prov.COMPANY_VALUE))
-        found += [Parts(columns=(column,)), field_keys(ctx, names, f, col, origin, path)]
-    parts = total(found)
+        columns.append(Column(col, column_type(f, ctx.rules, owner_model.name) or "", comment=f.label or None,
+                              provenance=_field_provenance(owner_model, f, ctx.rules, prov.COMPANY_VALUE)))
+        found.append(field_keys(ctx, names, f, col, origin, path))
+    parts = total([*found, Parts(columns=tuple(columns))])  # after the table's own three (found[0])
     _check_width(name, len(parts.columns), _path("models", model.name, "fields"))
     return _table(name, names, parts, (TENANT, RES_ID, COMPANY_ID), rule_policy(ctx),
                   comment=f"Per-company values of {model.label} (Odoo model {model.name}, company-dependent fields)",
