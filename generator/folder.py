@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,27 +114,82 @@ class Generation:
 
 
 def write(folder: Path, generation: Generation) -> None:
-    """The migration files, then the kept snapshot, target and rules, each written atomically. Every
-    file name is checked to land directly in ``folder`` before anything is written."""
+    """The migration files, then the kept snapshot, target and rules. Every file name is checked to
+    land directly in ``folder`` before anything is written. The migration files are all written
+    first into a staging folder inside ``folder`` (which no reader takes for a migration: the
+    runner lists files only), then each is moved into place by a rename: none lands unless every
+    one could be written, and none is ever seen half-written. The kept files are then each written
+    atomically."""
     real = folder.resolve()
-    writes = [(_inside(folder, real, f.filename), f.text) for f in generation.files]
-    writes.append((folder / KEPT_SNAPSHOT, generation.snapshot_text))
+    _write_staged(folder, [(_inside(folder, real, f.filename), f.text) for f in generation.files])
+    kept = [(folder / KEPT_SNAPSHOT, generation.snapshot_text)]
     if generation.target != target_mod.POSTGRES or (folder / target_mod.KEPT_TARGET).exists():
-        writes.append((folder / target_mod.KEPT_TARGET, target_mod.dumps(generation.target)))
+        kept.append((folder / target_mod.KEPT_TARGET, target_mod.dumps(generation.target)))
     if generation.rules_text:
-        writes.append((folder / KEPT_RULES, generation.rules_text))
+        kept.append((folder / KEPT_RULES, generation.rules_text))
     elif (folder / KEPT_RULES).exists():
         (folder / KEPT_RULES).unlink()
-    for path, content in writes:
+    for path, content in kept:
         snapshots.write_atomic(path, content)
 
 
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+
+
+def _write_staged(folder: Path, writes: list[tuple[Path, str]]) -> None:
+    """Each (destination, text) written in a new staging folder in ``folder``, then renamed onto
+    its destination; the staging folder is removed whatever happens. A file is created with mode
+    0666 less the umask, as any new file of the user's (the mode the replaced files had too)."""
+    import shutil
+    import tempfile
+
+    if not writes:
+        return
+    path = folder
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        stage = tempfile.mkdtemp(dir=folder, prefix=".fbs-staging-")
+    except OSError as exc:
+        raise UsageError(f"cannot write {folder}: {exc.strerror or exc}") from None
+    try:
+        staged = [os.path.join(stage, path.name) for path, _ in writes]
+        for name, (path, text) in zip(staged, writes):
+            fd = os.open(name, _CREATE, 0o666)
+            try:
+                data = memoryview(text.encode("utf-8"))
+                while data:
+                    data = data[os.write(fd, data):]
+            finally:
+                os.close(fd)
+        for name, (path, _) in zip(staged, writes):
+            os.replace(name, path)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
 def _inside(folder: Path, real: Path, name: str) -> Path:
-    """``folder / name``, checked (after resolving links and ``..``) to be a file directly in
-    ``folder``, whose resolved path is ``real``. A plain name (no separator, not ``.`` or ``..``)
-    lands there unless a link of that name already points elsewhere; only then is it resolved."""
+    """Where the file ``name`` of ``folder`` (whose resolved path is ``real``) is written: checked
+    to be a plain name (no separator, not ``.`` or ``..``) that lands directly in ``folder``, where a
+    link of that name is followed (its target replaced, the link kept) only when it points into
+    ``folder`` itself; what exists there must be a regular file (a FIFO or a device is not
+    replaced)."""
     path = folder / name
     plain = name not in ("", ".", "..") and os.sep not in name and (os.altsep or os.sep) not in name
-    if not plain or path.name != name or (os.path.islink(path) and path.resolve().parent != real):
+    if not plain or path.name != name:
         raise UsageError(f"refusing to write {name!r}: it would land outside {folder}")
+    try:
+        mode = os.lstat(path).st_mode
+        if stat.S_ISLNK(mode):
+            path = path.resolve()
+            if path.parent != real:
+                raise UsageError(f"refusing to write {name!r}: it would land outside {folder}")
+            mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return path
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode):
+        raise UsageError(f"refusing to write {path}: it exists and is not a regular file")
     return path

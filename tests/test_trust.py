@@ -142,6 +142,34 @@ def test_output_to_a_fifo_or_a_device_is_written_in_place(command, tmp_path):
     assert bad.returncode == 2 and "cannot write" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def _generated_names(tmp_path: Path) -> list[str]:
+    """The migration file names generate writes for the bundled snapshot (into a scratch folder)."""
+    scratch = tmp_path / "scratch"
+    assert fbs("generate", "-q", "--migrations", str(scratch), "--timestamp", "20260101000000",
+               cwd=tmp_path).returncode == 0
+    return sorted(p.name for p in scratch.glob("*.sql"))
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "link out"])
+def test_generate_writes_no_migration_when_one_cannot_be_put_in_place(kind, tmp_path):
+    """A FIFO, a folder, or a link to elsewhere under the name of the last migration file: generate
+    refuses naming it, exit 2, and no migration file (nor the staging folder) is left behind."""
+    names = _generated_names(tmp_path)
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    last = folder / names[-1]
+    if kind == "fifo":
+        os.mkfifo(last)
+    elif kind == "folder":
+        last.mkdir()
+    else:
+        last.symlink_to(tmp_path / "elsewhere.sql")
+    proc = fbs("generate", "-q", "--migrations", str(folder), "--timestamp", "20260101000000", cwd=tmp_path)
+    assert proc.returncode == 2 and names[-1] in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert sorted(p.name for p in folder.iterdir()) == [names[-1]]
+    assert not (tmp_path / "elsewhere.sql").exists()
+
+
 # -- every config value checked before anything is written -----------------------------------------
 
 BAD_RULES = {
