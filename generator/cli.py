@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from generator import flags
-from generator.console import Report, RunnerProgress, StderrProgress, echo, echo_steps, safe
+from generator.console import Report, RunnerProgress, StderrProgress, echo, echo_steps, end_process, keeping, safe
 from generator.errors import FbsError, UsageError
 
 # The exit codes (README "Commands"); tests/test_flags.py checks this table against errors.py.
@@ -143,7 +143,7 @@ def generate(snapshot_path, source, scope, folder, safety, quiet, solution):
         source=flags.source(source, snapshot_path=snapshot_path), snapshot_path=snapshot_path,
         folder=commands.Folder(**{**folder, "timestamp": flags.timestamp(folder["timestamp"])}),
         scope=flags.scope(scope) if chosen is None else flags.scoping.Scope(), safety=commands.Safety(**safety))
-    commands.generate(command, chosen, StderrProgress(quiet), lambda g: echo(text.generated(g)), Report())
+    commands.generate(command, chosen, StderrProgress(quiet), keeping(text.generated), Report())
 
 
 @cli.command()
@@ -156,7 +156,7 @@ def plan(snapshot_path, migrations_dir, rules_path, renames_path, database_url, 
 
     chosen = flags.solutions(solution, databases=False, replaced=flags.FOLDER_REPLACED)
     command = commands.PlanCommand(snapshot_path, migrations_dir, rules_path, renames_path, database_url)
-    commands.generate(command, chosen, StderrProgress(), lambda g: echo(text.generated(g)), Report())
+    commands.generate(command, chosen, StderrProgress(), keeping(text.generated), Report())
 
 
 @cli.command("lint")
@@ -378,7 +378,7 @@ def setup(name, config_path, wait_for_lock, timestamp):
 
 
 def main() -> None:
-    cli(prog_name="fbs-schema")
+    end_process(lambda: cli(prog_name="fbs-schema"))
 
 
 if __name__ == "__main__":

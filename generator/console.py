@@ -1,7 +1,8 @@
 """What the command line shows while and after a command runs: progress on standard error (the
 library's ``Progress``), each migration as it commits, the heads and failures of the loop over
-solutions (``commands.Report``), lines of text to the right stream, and the guard every message
-passes (no password leaves the process). Click's echo only; nothing heavy is imported."""
+solutions (``commands.Report``), lines of text to the right stream, the guard every message
+passes (no password leaves the process), and the end of the process (``end_process``). Click's echo
+only; nothing heavy is imported."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ import sys
 import click
 
 from generator.errors import FbsError, SolutionsFailed
+
+# What generate and plan built (each solution's snapshot, schemas, operations, SQL), held to the
+# end of the process so that ``end_process`` can end it without freeing them object by object.
+_KEPT: list = []
 
 
 def safe(text: str) -> str:
@@ -105,3 +110,36 @@ def echo_steps(steps, empty: str, already: int = 0) -> None:
     from generator.text import step_line
 
     echo([empty] if not steps else [step_line(s) for s in steps[already:]])
+
+
+def keeping(describe):
+    """A command's ``show``: print each result (the lines ``describe(result)`` gives) and keep it for
+    ``end_process``."""
+    def show(result) -> None:
+        _KEPT.append(result)
+        echo(describe(result))
+    return show
+
+
+def end_process(run) -> None:
+    """Run the command line (``run``); when it kept its results (generate, plan: ``keeping``), end the
+    process as soon as its output is flushed (``os._exit``, with the command's exit code), leaving
+    what the command built to the operating system: freeing it object by object took 0.3-0.4 s at
+    10,000 models (millions of objects), the system takes the memory back at once. Those commands
+    register nothing to run at exit and close their files themselves. Any other command, and any
+    error in flushing, ends the usual way."""
+    try:
+        run()
+        code = 0
+    except SystemExit as done:
+        if not _KEPT or not isinstance(done.code, (int, type(None))):
+            raise
+        code = done.code or 0
+    if not _KEPT:
+        return
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a reader that went away, a closed stream: the usual end reports it
+        sys.exit(code)
+    os._exit(code)
