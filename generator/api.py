@@ -213,8 +213,13 @@ def _without_cyclic_gc() -> Iterator[None]:
 
 
 def generate(new: Snapshot, options: GenerateOptions = GenerateOptions(), progress: Progress = Silent()) -> GenerateResult:
+    from generator import naming
+
     with _without_cyclic_gc():
-        return _generate(new, options, progress)
+        try:
+            return _generate(new, options, progress)
+        finally:
+            naming.ident.cache_clear()  # one schema's names, not every schema's of a long-lived process
 
 
 def _generate(new: Snapshot, options: GenerateOptions, progress: Progress) -> GenerateResult:

@@ -62,9 +62,11 @@ def shorten(name: str, limit: int = MAX_IDENTIFIER_BYTES) -> str:
     return f"{prefix}_{digest}"
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=None)
 def ident(name: str) -> str:
-    """Quote an identifier for SQL. Every identifier in generated SQL goes through here."""
+    """Quote an identifier for SQL. Every identifier in generated SQL goes through here. Remembered
+    without a bound (a bounded cache missed a million times at 10,000 models, whose schema has
+    170,000 names); ``api.generate`` forgets them when it is done."""
     if not isinstance(name, str) or not name:
         raise RenderError(f"empty or non-text identifier: {name!r}")
     if "\x00" in name:
