@@ -150,6 +150,25 @@ def _generated_names(tmp_path: Path) -> list[str]:
     return sorted(p.name for p in scratch.glob("*.sql"))
 
 
+def test_generate_ends_with_its_exit_code_and_all_its_output(tmp_path):
+    """generate and plan end the process at once after their output (console.end_process): through
+    a pipe (block-buffered), every line is still there, and the exit code is the command's."""
+    folder = tmp_path / "migrations"
+    done = fbs("generate", "--migrations", str(folder), "--timestamp", "20260101000000", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    wrote = [line for line in done.stdout.splitlines() if line.startswith("wrote ")]
+    assert sorted(line.split("/")[-1] for line in wrote) == sorted(p.name for p in folder.glob("*.sql"))
+    assert len(wrote) > 20
+    other = tmp_path / "other.json"
+    assert fbs("capture", "--from-snapshot", str(api.BUNDLED_SNAPSHOT), "--modules", "uom", "-o", str(other),
+               cwd=tmp_path).returncode == 0
+    stale = fbs("generate", "--check", "--snapshot", str(other), "--migrations", str(folder), cwd=tmp_path)
+    assert stale.returncode == 1 and stale.stdout.strip(), (stale.stdout, stale.stderr)
+    planned = fbs("plan", "--snapshot", str(other), "--migrations", str(folder), cwd=tmp_path)
+    assert planned.returncode == 1 and "DESTRUCTIVE" in planned.stdout, planned.stderr
+    assert fbs("generate", "--check", "--migrations", str(folder), cwd=tmp_path).returncode == 0
+
+
 @pytest.mark.parametrize("kind", ["fifo", "folder", "link out"])
 def test_generate_writes_no_migration_when_one_cannot_be_put_in_place(kind, tmp_path):
     """A FIFO, a folder, or a link to elsewhere under the name of the last migration file: generate
