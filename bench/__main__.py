@@ -252,7 +252,7 @@ def _scale_child(path: str) -> None:
     import resource
 
     start = time.perf_counter()
-    snap = snapshot.load(path)
+    snap = api.load_new_snapshot(None, Scope(), path, api.Silent())  # as generate loads it (no cyclic collector)
     result = api.generate(snap, api.GenerateOptions(migrations_dir=Path(path).parent / "migrations", dry_run=True,
                                                     timestamp=datetime(2026, 1, 1)))
     seconds = time.perf_counter() - start
