@@ -133,9 +133,6 @@ def write(folder: Path, generation: Generation) -> None:
         snapshots.write_atomic(path, content)
 
 
-_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-
-
 def _write_staged(folder: Path, writes: list[tuple[Path, str]]) -> None:
     """Each (destination, text) written in a new staging folder in ``folder``, then renamed onto
     its destination; the staging folder is removed whatever happens. A file is created with mode
@@ -145,7 +142,6 @@ def _write_staged(folder: Path, writes: list[tuple[Path, str]]) -> None:
 
     if not writes:
         return
-    path = folder
     try:
         folder.mkdir(parents=True, exist_ok=True)
         stage = tempfile.mkdtemp(dir=folder, prefix=".fbs-staging-")
@@ -154,13 +150,8 @@ def _write_staged(folder: Path, writes: list[tuple[Path, str]]) -> None:
     try:
         staged = [os.path.join(stage, path.name) for path, _ in writes]
         for name, (path, text) in zip(staged, writes):
-            fd = os.open(name, _CREATE, 0o666)
-            try:
-                data = memoryview(text.encode("utf-8"))
-                while data:
-                    data = data[os.write(fd, data):]
-            finally:
-                os.close(fd)
+            with open(name, "xb") as fh:
+                fh.write(text.encode("utf-8"))
         for name, (path, _) in zip(staged, writes):
             os.replace(name, path)
     except OSError as exc:
